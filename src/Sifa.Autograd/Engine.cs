@@ -1,0 +1,78 @@
+using Sifa.Tensors;
+
+namespace Sifa.Autograd;
+
+/// <summary>Reverse-mode differentiation over the recorded graph.</summary>
+public static class Engine
+{
+    /// <summary>
+    /// Runs every node reachable from <paramref name="root"/> once, in reverse topological order, summing the
+    /// gradients of values used more than once; leaves that require grad accumulate into <see cref="Variable.Grad"/>.
+    /// </summary>
+    /// <param name="root">The output to differentiate.</param>
+    /// <param name="seed">d(loss)/d(root); may be omitted only for one-element roots.</param>
+    public static void Backward(Variable root, Tensor? seed = null)
+    {
+        if (seed == null)
+        {
+            if (root.Data.Numel != 1)
+                throw new InvalidOperationException($"backward from a non-scalar of shape {Tensor.Fmt(root.Shape)} needs a seed gradient of that shape");
+            seed = Tensor.Full(1f, root.Shape).ToDevice(root.Data.Device);
+        }
+        else if (!seed.Shape.AsSpan().SequenceEqual(root.Shape))
+            throw new ArgumentException($"seed gradient shape {Tensor.Fmt(seed.Shape)} differs from the output's {Tensor.Fmt(root.Shape)}");
+        if (!root.RequiresGrad) throw new InvalidOperationException("backward from a value that does not require grad (no input requires grad, or it was computed under NoGrad)");
+
+        var order = TopoOrder(root);
+        var grads = new Dictionary<Variable, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
+        using var _ = GradMode.NoGrad();
+        foreach (var v in order)
+        {
+            if (!grads.Remove(v, out var g)) continue;
+            var node = v.GradFn;
+            if (node == null)
+            {
+                if (v.RequiresGrad) v.Grad = v.Grad == null ? g.Contiguous() : v.Grad + g;
+                continue;
+            }
+            var fn = node.BackwardFn ?? throw new InvalidOperationException(
+                $"backward through '{node.Op}' a second time: its saved values were released after the first backward");
+            node.BackwardFn = null; // releases the saved tensors captured by the rule
+            var ins = fn(g);
+            for (int i = 0; i < node.Inputs.Length; i++)
+            {
+                var input = node.Inputs[i];
+                var gi = i < ins.Length ? ins[i] : null;
+                if (gi == null || !input.RequiresGrad) continue;
+                if (!gi.Shape.AsSpan().SequenceEqual(input.Shape))
+                    throw new InvalidOperationException($"backward of '{node.Op}' returned a gradient of shape {Tensor.Fmt(gi.Shape)} for input {i} of shape {Tensor.Fmt(input.Shape)}");
+                grads[input] = grads.TryGetValue(input, out var prev) ? prev + gi : gi;
+            }
+        }
+    }
+
+    // Reverse topological order (outputs first) by iterative depth-first search.
+    private static List<Variable> TopoOrder(Variable root)
+    {
+        var post = new List<Variable>();
+        var seen = new HashSet<Variable>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Variable v, int next)>();
+        stack.Push((root, 0));
+        seen.Add(root);
+        while (stack.Count > 0)
+        {
+            var (v, next) = stack.Pop();
+            var ins = v.GradFn?.Inputs;
+            if (ins != null && next < ins.Length)
+            {
+                stack.Push((v, next + 1));
+                var c = ins[next];
+                if (c.RequiresGrad && seen.Add(c)) stack.Push((c, 0));
+                continue;
+            }
+            post.Add(v);
+        }
+        post.Reverse();
+        return post;
+    }
+}
