@@ -12,7 +12,9 @@ public static partial class Ops
     public static Variable Matmul(Variable a, Variable b)
     {
         Tensor av = a.Data, bv = b.Data;
-        return Variable.FromOp(Tensor.Matmul(av, bv), "matmul", new[] { a, b }, g => new[]
+        var y = Tensor.Matmul(av, bv);
+        FlopCounter.Add((long)y.Numel * av.Shape[^1]);
+        return Variable.FromOp(y, "matmul", new[] { a, b }, g => new[]
         {
             a.RequiresGrad ? SumTo(Tensor.Matmul(g, bv.Transpose(-1, -2)), a.Shape) : null,
             b.RequiresGrad ? SumTo(Tensor.Matmul(av.Transpose(-1, -2), g), b.Shape) : null,
@@ -33,6 +35,7 @@ public static partial class Ops
         var wv = weight.Data;
         var y = Tensor.Matmul(x2, wv.Transpose(0, 1));
         if (bias != null) y.AddInPlace(bias.Data);
+        FlopCounter.Add((long)y.Numel * fin);
         var inputs = bias == null ? new[] { x, weight } : new[] { x, weight, bias };
         return Variable.FromOp(y.View(lead.Append(fout).ToArray()), "linear", inputs, g =>
         {

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Sifa.Autograd;
+using Sifa.Models;
+using Sifa.Nn;
+using Sifa.Nn.Optim;
+using Sifa.Tensors;
+
+namespace Sifa.Cli.Bench;
+
+/// <summary><c>sifa bench step</c>: median seconds per training step (forward, backward, SGD) on random clips.</summary>
+public static class StepBench
+{
+    /// <summary>Builds the command.</summary>
+    /// <returns>The command.</returns>
+    public static Command CreateCommand()
+    {
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => "sifa-r50", Description = "Model preset." };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 1, Description = "Clips per step." };
+        var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip." };
+        var size = new Option<int>("--size") { DefaultValueFactory = _ => 224, Description = "Frame size." };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 3, Description = "Timed steps after one warm-up." };
+        var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 400, Description = "Classifier outputs." };
+        var stem = new Option<int?>("--stem-stride") { Description = "Temporal stem stride (preset default when omitted)." };
+        var cmd = new Command("step", "Training-step benchmark; last line sec_per_step=<median> peak_mb=<peak working set>.")
+            { model, batch, frames, size, steps, classes, stem };
+        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(batch), r.GetValue(frames), r.GetValue(size), r.GetValue(steps),
+            r.GetValue(classes), r.GetValue(stem), Console.Out));
+        return cmd;
+    }
+
+    /// <summary>Runs the benchmark.</summary>
+    /// <param name="name">Preset.</param>
+    /// <param name="batch">Clips per step.</param>
+    /// <param name="frames">Frames.</param>
+    /// <param name="size">Frame size.</param>
+    /// <param name="steps">Timed steps.</param>
+    /// <param name="classes">Classes.</param>
+    /// <param name="stemStride">Temporal stem stride override.</param>
+    /// <param name="output">Where to print.</param>
+    /// <returns>Exit code.</returns>
+    public static int Run(string name, int batch, int frames, int size, int steps, int classes, int? stemStride, TextWriter output)
+    {
+        var gen = new Generator(1);
+        var module = Presets.Create(name, classes, stemStride, size, gen);
+        var model = (IVideoModel)module;
+        module.Train();
+        var opt = new SGD(module.Parameters(), lr: 0.01f, momentum: 0.9f, weightDecay: 1e-4f);
+        var clip = Tensor.RandN(gen, new[] { batch, frames, 3, size, size });
+        var target = Enumerable.Range(0, batch).Select(i => i % classes).ToArray();
+        var times = new List<double>();
+        for (int s = 0; s <= steps; s++)
+        {
+            var sw = Stopwatch.StartNew();
+            opt.ZeroGrad();
+            var loss = Ops.CrossEntropy(model.Forward(new Variable(clip)), target);
+            loss.Backward();
+            opt.Step();
+            sw.Stop();
+            if (s > 0) times.Add(sw.Elapsed.TotalSeconds);
+            output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {loss.Data.Item():F4}");
+        }
+        times.Sort();
+        double median = times.Count == 0 ? double.NaN : times[times.Count / 2];
+        long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+        output.WriteLine($"sec_per_step={median:F4} peak_mb={peak / (1024.0 * 1024.0):F0}");
+        return 0;
+    }
+}

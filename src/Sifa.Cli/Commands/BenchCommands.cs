@@ -1,0 +1,32 @@
+using System.CommandLine;
+using Sifa.Cli.Bench;
+
+namespace Sifa.Cli.Commands;
+
+/// <summary><c>sifa bench gemm|sifa-op|step</c>: micro and training-step benchmarks.</summary>
+internal static class BenchCommands
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Benchmarks: matrix product, SIFA op, training step.");
+
+        var m = new Option<int>("--m") { DefaultValueFactory = _ => 1024, Description = "Rows of A and C." };
+        var n = new Option<int>("--n") { DefaultValueFactory = _ => 1024, Description = "Columns of B and C." };
+        var k = new Option<int>("--k") { DefaultValueFactory = _ => 1024, Description = "Inner dimension." };
+        var reps = new Option<int>("--repeats") { DefaultValueFactory = _ => 10, Description = "Timed runs (median reported)." };
+        var gemm = new Command("gemm", "Row-major C = A·B in float32 on all cores; last line gflops=<median>.") { m, n, k, reps };
+        gemm.SetAction(r => GemmBench.Run(r.GetValue(m), r.GetValue(n), r.GetValue(k), r.GetValue(reps), Console.Out));
+        bench.Add(gemm);
+
+        var nt = new Option<int>("--nt") { DefaultValueFactory = _ => 8, Description = "Frames N·T." };
+        var t = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip T." };
+        var c = new Option<int>("--channels") { DefaultValueFactory = _ => 128, Description = "Channels." };
+        var hw = new Option<int>("--size") { DefaultValueFactory = _ => 28, Description = "Height = width." };
+        var sifa = new Command("sifa-op", "Fused SIFA op forward and backward; last line sec_fwd=… sec_bwd=….") { nt, t, c, hw, reps };
+        sifa.SetAction(r => SifaOpBench.Run(r.GetValue(nt), r.GetValue(t), r.GetValue(c), r.GetValue(hw), r.GetValue(hw), r.GetValue(reps), Console.Out));
+        bench.Add(sifa);
+
+        bench.Add(StepBench.CreateCommand());
+        return bench;
+    }
+}

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Sifa.Autograd;
+using Sifa.Models;
+using Sifa.Nn;
+using Sifa.Tensors;
+
+namespace Sifa.Cli.Commands;
+
+/// <summary><c>sifa flops</c>: multiply-adds of one view, counted by running the forward pass.</summary>
+internal static class FlopsCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => "sifa-r50", Description = "Model preset." };
+        var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 16, Description = "Frames per view." };
+        var size = new Option<int>("--size") { DefaultValueFactory = _ => 256, Description = "Frame size." };
+        var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 400, Description = "Classifier outputs." };
+        var stem = new Option<int?>("--stem-stride") { Description = "Temporal stem stride (preset default when omitted)." };
+        var cmd = new Command("flops", "Multiply-adds per view; last line gflops=<G multiply-adds> params=<count>.") { model, frames, size, classes, stem };
+        cmd.SetAction(r =>
+        {
+            var m = Presets.Create(r.GetValue(model)!, r.GetValue(classes), r.GetValue(stem), r.GetValue(size));
+            m.Eval();
+            int t = r.GetValue(frames), s = r.GetValue(size);
+            long macs;
+            using (GradMode.NoGrad())
+            using (var counter = FlopCounter.Scope())
+            {
+                ((IVideoModel)m).Forward(new Variable(Tensor.Zeros(1, t, 3, s, s)));
+                macs = counter.Macs;
+            }
+            Console.WriteLine($"model={r.GetValue(model)} frames={t} size={s} (multiply-adds of conv, linear, matmul and SIFA correlation/aggregation)");
+            Console.WriteLine($"gflops={macs / 1e9:F2} params={m.ParameterCount()}");
+            return 0;
+        });
+        return cmd;
+    }
+}

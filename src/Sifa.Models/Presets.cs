@@ -1,0 +1,45 @@
+using Sifa.Nn;
+using Sifa.Tensors;
+
+namespace Sifa.Models;
+
+/// <summary>Named model presets (<c>sifa-r50</c>, <c>swin-t</c>, <c>sifa-tiny</c>, ...).</summary>
+public static class Presets
+{
+    /// <summary>All preset names.</summary>
+    public static IReadOnlyList<string> Names { get; } = new[]
+    {
+        "c2d-r50", "sifa-r50", "sifa-r101", "swin-t", "swin-s", "swin-b", "sifa-swin-t", "sifa-swin-s", "sifa-swin-b",
+        "c2d-tiny", "sifa-tiny",
+    };
+
+    /// <summary>Builds a preset.</summary>
+    /// <param name="name">Preset name.</param>
+    /// <param name="numClasses">Classifier outputs.</param>
+    /// <param name="stemStride">Temporal stem stride; null uses the preset's (4 for sifa-r50/c2d-r50, 1 otherwise).</param>
+    /// <param name="image">Input resolution (Swin presets fix their token grid from it).</param>
+    /// <param name="gen">Initialisation generator.</param>
+    /// <returns>The model.</returns>
+    public static Module Create(string name, int numClasses = 400, int? stemStride = null, int image = 224, Generator? gen = null)
+    {
+        gen ??= new Generator(0);
+        int[] r50 = { 3, 4, 6, 3 }, r101 = { 3, 4, 23, 3 };
+        SwinConfig Swin(int embed, int[] depths, int[] heads, float dp, bool sifa) => new(image, 4, embed, depths, heads, 7, numClasses,
+            sifa ? null : Array.Empty<int>(), null, 4f, dp, stemStride ?? 1);
+        return name.ToLowerInvariant() switch
+        {
+            "c2d-r50" => new SifaResNet(new ResNetConfig(r50, 64, numClasses, Array.Empty<int>(), null, stemStride ?? 4), gen),
+            "sifa-r50" => new SifaResNet(new ResNetConfig(r50, 64, numClasses, null, null, stemStride ?? 4), gen),
+            "sifa-r101" => new SifaResNet(new ResNetConfig(r101, 64, numClasses, null, null, stemStride ?? 4), gen),
+            "c2d-tiny" => new SifaResNet(new ResNetConfig(new[] { 1, 1, 1, 1 }, 16, numClasses, Array.Empty<int>(), null, stemStride ?? 1, 0.2f), gen),
+            "sifa-tiny" => new SifaResNet(new ResNetConfig(new[] { 1, 1, 1, 1 }, 16, numClasses, new[] { 2, 3, 4 }, null, stemStride ?? 1, 0.2f), gen),
+            "swin-t" => new SifaSwin(Swin(96, new[] { 2, 2, 6, 2 }, new[] { 3, 6, 12, 24 }, 0.2f, false), gen),
+            "swin-s" => new SifaSwin(Swin(96, new[] { 2, 2, 18, 2 }, new[] { 3, 6, 12, 24 }, 0.3f, false), gen),
+            "swin-b" => new SifaSwin(Swin(128, new[] { 2, 2, 18, 2 }, new[] { 4, 8, 16, 32 }, 0.5f, false), gen),
+            "sifa-swin-t" => new SifaSwin(Swin(96, new[] { 2, 2, 6, 2 }, new[] { 3, 6, 12, 24 }, 0.2f, true), gen),
+            "sifa-swin-s" => new SifaSwin(Swin(96, new[] { 2, 2, 18, 2 }, new[] { 3, 6, 12, 24 }, 0.3f, true), gen),
+            "sifa-swin-b" => new SifaSwin(Swin(128, new[] { 2, 2, 18, 2 }, new[] { 4, 8, 16, 32 }, 0.5f, true), gen),
+            _ => throw new ArgumentException($"unknown model '{name}'; presets: {string.Join(", ", Names)}"),
+        };
+    }
+}

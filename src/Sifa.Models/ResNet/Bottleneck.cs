@@ -1,0 +1,55 @@
+using Sifa.Autograd;
+using Sifa.Nn;
+using Sifa.Tensors;
+
+namespace Sifa.Models;
+
+/// <summary>
+/// torchvision's ResNet v1.5 bottleneck (stride on the 3×3 conv), with an optional SIFA block after
+/// relu(bn2(conv2(·))) and before conv3 (SIFA-Net, paper Figure 4a).
+/// </summary>
+public sealed class Bottleneck : Module
+{
+    /// <summary>Channel expansion of conv3.</summary>
+    public const int Expansion = 4;
+    private readonly Conv2d _conv1, _conv2, _conv3;
+    private readonly BatchNorm2d _bn1, _bn2, _bn3;
+    private readonly SifaBlock? _sifa;
+    private readonly Sequential? _downsample;
+
+    /// <summary>Creates the block.</summary>
+    /// <param name="inplanes">Input channels.</param>
+    /// <param name="planes">Bottleneck width (output is 4× this).</param>
+    /// <param name="stride">Stride of the 3×3 conv.</param>
+    /// <param name="downsample">Whether a 1×1 conv + BN projects the shortcut.</param>
+    /// <param name="sifa">SIFA options, or null for a plain block.</param>
+    /// <param name="gen">Initialisation generator.</param>
+    public Bottleneck(int inplanes, int planes, int stride, bool downsample, SifaOptions? sifa, Generator gen)
+    {
+        _conv1 = Add("conv1", new Conv2d(inplanes, planes, 1, bias: false, gen: gen));
+        _bn1 = Add("bn1", new BatchNorm2d(planes));
+        _conv2 = Add("conv2", new Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false, gen: gen));
+        _bn2 = Add("bn2", new BatchNorm2d(planes));
+        if (sifa != null) _sifa = Add("sifa", new SifaBlock(planes, sifa, gen));
+        _conv3 = Add("conv3", new Conv2d(planes, planes * Expansion, 1, bias: false, gen: gen));
+        _bn3 = Add("bn3", new BatchNorm2d(planes * Expansion));
+        if (downsample)
+            _downsample = Add("downsample", new Sequential(
+                new Conv2d(inplanes, planes * Expansion, 1, stride: stride, bias: false, gen: gen),
+                new BatchNorm2d(planes * Expansion)));
+    }
+
+    /// <summary>relu(bn3(conv3(sifa(relu(bn2(conv2(relu(bn1(conv1(x))))))))) + shortcut).</summary>
+    /// <param name="x">Frames (N·T, C, H, W).</param>
+    /// <param name="frames">Frames per clip (for SIFA).</param>
+    /// <returns>The block output.</returns>
+    public Variable Forward(Variable x, int frames)
+    {
+        var o = Ops.Relu(_bn1.Forward(_conv1.Forward(x)));
+        o = Ops.Relu(_bn2.Forward(_conv2.Forward(o)));
+        if (_sifa != null) o = _sifa.Forward(o, frames);
+        o = _bn3.Forward(_conv3.Forward(o));
+        var idn = _downsample != null ? _downsample.Forward(x) : x;
+        return Ops.Relu(o + idn);
+    }
+}

@@ -1,0 +1,91 @@
+using Sifa.Autograd;
+using Sifa.Nn;
+using Sifa.Tensors;
+
+namespace Sifa.Models;
+
+/// <summary>Configuration of a (SIFA-)ResNet video model.</summary>
+/// <param name="Layers">Bottlenecks per stage ([3,4,6,3] for depth 50, [3,4,23,3] for 101).</param>
+/// <param name="Width">Base width (64).</param>
+/// <param name="NumClasses">Classifier outputs.</param>
+/// <param name="SifaStages">Stages (1-based) whose bottlenecks get a SIFA block; empty for C2D.</param>
+/// <param name="Sifa">SIFA block options.</param>
+/// <param name="StemStride">Temporal stride s of the stem (a [s,7,7] conv with stride [s,2,2]).</param>
+/// <param name="Dropout">Dropout before the classifier.</param>
+public sealed record ResNetConfig(int[] Layers, int Width = 64, int NumClasses = 400, int[]? SifaStages = null,
+    SifaOptions? Sifa = null, int StemStride = 1, float Dropout = 0.5f)
+{
+    /// <summary>The stages with SIFA (default res3–res5).</summary>
+    public int[] Stages => SifaStages ?? new[] { 2, 3, 4 };
+}
+
+/// <summary>
+/// SIFA-Net (paper section 3.3, Figure 4a; SPEC section 4): a 2D ResNet over every frame with SIFA blocks in
+/// the bottlenecks of <see cref="ResNetConfig.SifaStages"/>; with no SIFA stage it is the C2D baseline.
+/// Parameter names are torchvision's, so ImageNet checkpoints load by key.
+/// </summary>
+public sealed class SifaResNet : Module, IVideoModel
+{
+    private readonly StemConv _conv1;
+    private readonly BatchNorm2d _bn1;
+    private readonly List<ModuleList> _stages = new();
+    private readonly Dropout _dropout;
+    private readonly Linear _fc;
+
+    /// <summary>Builds the network.</summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="gen">Initialisation generator (seeded for reproducibility).</param>
+    public SifaResNet(ResNetConfig config, Generator? gen = null)
+    {
+        gen ??= new Generator(0);
+        Config = config;
+        int s = config.StemStride;
+        _conv1 = Add("conv1", new StemConv(config.Width, 7, stride: 2, padding: 3, temporalStride: s, bias: false, gen: gen));
+        _bn1 = Add("bn1", new BatchNorm2d(config.Width));
+        int inplanes = config.Width;
+        for (int i = 0; i < config.Layers.Length; i++)
+        {
+            int planes = config.Width << i, stride = i == 0 ? 1 : 2;
+            var blocks = new ModuleList();
+            var sifa = config.Stages.Contains(i + 1) ? config.Sifa ?? new SifaOptions() : null;
+            for (int j = 0; j < config.Layers[i]; j++)
+            {
+                bool ds = j == 0 && (stride != 1 || inplanes != planes * Bottleneck.Expansion);
+                blocks.Add(new Bottleneck(inplanes, planes, j == 0 ? stride : 1, ds, sifa, gen));
+                inplanes = planes * Bottleneck.Expansion;
+            }
+            _stages.Add(Add($"layer{i + 1}", blocks));
+        }
+        _dropout = Add("dropout", new Dropout(config.Dropout, gen.Fork()));
+        _fc = Add("fc", new Linear(inplanes, config.NumClasses, gen: gen));
+        // torchvision: Kaiming normal (fan-out) for every conv; SIFA offset convs keep their zero start.
+        foreach (var (name, p) in NamedParameters())
+            if (p.Rank >= 4 && !name.EndsWith("offset_conv.weight", StringComparison.Ordinal))
+                Init.KaimingNormalFanOut(p.Data, gen);
+    }
+
+    /// <summary>The configuration.</summary>
+    public ResNetConfig Config { get; }
+
+    /// <inheritdoc/>
+    public int TemporalStride => Config.StemStride;
+
+    /// <summary>Logits (N, classes) for clips (N, T, 3, H, W).</summary>
+    /// <param name="clip">The clips.</param>
+    /// <returns>The logits.</returns>
+    public Variable Forward(Variable clip)
+    {
+        if (clip.Rank != 5 || clip.Shape[2] != 3)
+            throw new ArgumentException($"SifaResNet expects clips (N, T, 3, H, W), got {Tensor.Fmt(clip.Shape)}");
+        int n = clip.Shape[0], t = clip.Shape[1], h = clip.Shape[3], w = clip.Shape[4], s = Config.StemStride;
+        int tf = t / s;
+        var x = StemConv.GroupFrames(clip, s);
+        x = Ops.MaxPool2d(Ops.Relu(_bn1.Forward(_conv1.Forward(x))), 3, 2, 1);
+        foreach (var stage in _stages)
+            foreach (var blk in stage)
+                x = ((Bottleneck)blk).Forward(x, tf);
+        int c = x.Shape[1];
+        var pooled = Ops.Mean(Ops.Reshape(x, n, tf, c, -1), new[] { 1, 3 });
+        return _fc.Forward(_dropout.Forward(pooled));
+    }
+}

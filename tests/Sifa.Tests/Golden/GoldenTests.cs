@@ -1,0 +1,31 @@
+namespace Sifa.Tests.Golden;
+
+/// <summary>
+/// PyTorch parity: one test case per <c>.safetensors</c> file of the golden folder (<c>$SIFA_GOLDEN_DIR</c>, else
+/// <c>../shared/golden</c> beside the repository), dispatched on the file's <c>kind</c> metadata.
+/// </summary>
+[Trait("Category", "Golden")]
+public class GoldenTests
+{
+    /// <summary>Every golden file name.</summary>
+    public static TheoryData<string> Files()
+    {
+        var data = new TheoryData<string>();
+        if (!Directory.Exists(GoldenFolder.Path))
+            throw new DirectoryNotFoundException($"golden folder not found: {GoldenFolder.Path} (set SIFA_GOLDEN_DIR)");
+        foreach (var f in Directory.GetFiles(GoldenFolder.Path, "*.safetensors").OrderBy(f => f, StringComparer.Ordinal))
+            data.Add(Path.GetFileName(f));
+        return data;
+    }
+
+    /// <summary>Runs one golden case.</summary>
+    /// <param name="file">File name inside the golden folder.</param>
+    [SkippableTheory]
+    [MemberData(nameof(Files))]
+    public void Case(string file)
+    {
+        var c = GoldenCase.Load(Path.Combine(GoldenFolder.Path, file));
+        bool ran = SingleOpCases.TryRun(c.Kind, c) || SifaCases.TryRun(c.Kind, c) || ModuleCases.TryRun(c.Kind, c) || ModelCases.TryRun(c.Kind, c);
+        Skip.IfNot(ran, $"kind {c.Kind} not implemented");
+    }
+}
