@@ -174,7 +174,7 @@ public static unsafe class SifaKernels
                     for (int row = y0; row < y1; row++) BackwardRow(ctx, sc, f, row, dyp, dxp, dop, buf);
                 });
                 // Second pass: dx[tf] += Σ over source frames sf with next(sf) = tf of their scatter buffers (HWC → NCHW).
-                Run(s.NT, (long)units * frameLen * 2, () => new Scratch(s), (tf, sc) =>
+                CpuParallel.For(s.NT, tf =>
                 {
                     float* sum = null;
                     for (int sf = Math.Max(0, tf - 1); sf <= tf; sf++)
@@ -192,7 +192,7 @@ public static unsafe class SifaKernels
                         float* d = dxp + tf * frameLen;
                         Transpose(sum, s.C, d, s.HW, s.HW, s.C, d);
                     }
-                });
+                }, (long)units * frameLen * 2);
             }
         }
         finally
