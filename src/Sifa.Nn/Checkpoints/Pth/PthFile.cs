@@ -218,6 +218,7 @@ public static class PthFile
                 int got = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
                 if (got < buf.Length)
                     throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' is truncated ({got} of {count} bytes)");
+                CheckCrc(entry, name, buf, count);
                 return buf;
             }
             using var ms = new MemoryStream();
@@ -228,7 +229,9 @@ public static class PthFile
                 if (n == 0) throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' is truncated ({ms.Length} of {count} bytes)");
                 ms.Write(chunk, 0, n);
             }
-            return ms.ToArray();
+            var all = ms.ToArray();
+            CheckCrc(entry, name, all, count);
+            return all;
         }
         catch (IOException e)
         {
@@ -238,6 +241,15 @@ public static class PthFile
         {
             throw new InvalidDataException($"{name}: corrupt zip entry '{entry.FullName}': {e.Message}", e);
         }
+    }
+
+    /// <summary>Checks the zip CRC-32 when the whole entry was read (as PyTorch's reader does).</summary>
+    private static void CheckCrc(ZipArchiveEntry entry, string name, byte[] data, long count)
+    {
+        if (count != entry.Length) return;
+        uint crc = Crc32.Update(0, data);
+        if (crc != entry.Crc32)
+            throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' is corrupt (CRC-32 {crc:x8}, expected {entry.Crc32:x8})");
     }
 
     // ====================================================================== legacy format

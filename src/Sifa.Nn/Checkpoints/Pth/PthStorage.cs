@@ -112,6 +112,9 @@ internal static class PthGlobals
     public const string RebuildTensorV2 = "torch._utils._rebuild_tensor_v2";
     public const string RebuildTensor = "torch._utils._rebuild_tensor";
     public const string RebuildParameter = "torch._utils._rebuild_parameter";
+    public const string CodecsEncode = "_codecs.encode"; // how protocol 2 pickles non-empty bytes
+    public const string Bytes2 = "__builtin__.bytes";   // how protocol 2 pickles b""
+    public const string Bytes3 = "builtins.bytes";
 
     private static readonly Dictionary<string, StorageDType> Storages = new[]
     {
@@ -132,7 +135,7 @@ internal static class PthGlobals
     {
         string full = module + "." + name;
         if (Storages.TryGetValue(full, out var s)) return new PickleGlobal(module, name, s);
-        return full is OrderedDict or RebuildTensorV2 or RebuildTensor or RebuildParameter
+        return full is OrderedDict or RebuildTensorV2 or RebuildTensor or RebuildParameter or CodecsEncode or Bytes2 or Bytes3
             ? new PickleGlobal(module, name, null) : null;
     }
 }

@@ -352,6 +352,18 @@ internal sealed class Unpickler
                 t.RequiresGrad = args[1] is bool b ? b : throw Error("_rebuild_parameter requires_grad is not a bool");
                 return t;
             }
+            case PthGlobals.CodecsEncode:
+            {
+                // Only the data-only form the pickler emits for bytes: encode(str, 'latin1').
+                if (args is not [string text, "latin1" or "latin-1"]) throw Error("_codecs.encode is only supported as encode(str, 'latin1')");
+                var bytes = new byte[text.Length];
+                for (int i = 0; i < text.Length; i++)
+                    bytes[i] = text[i] <= 0xff ? (byte)text[i] : throw Error("_codecs.encode of a non-latin1 string");
+                return bytes;
+            }
+            case PthGlobals.Bytes2 or PthGlobals.Bytes3:
+                if (args.Length != 0) throw Error("bytes() is only supported without arguments");
+                return Array.Empty<byte>();
             default:
                 throw Error($"global '{fn.FullName}' cannot be called");
         }
