@@ -13,6 +13,7 @@ internal sealed class Unpickler
 {
     private const int MaxGlobalLine = 512;
     private const int MaxLongBytes = 4096;
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
     private readonly Stream _s;
     private readonly long _end;
@@ -231,7 +232,7 @@ internal sealed class Unpickler
     private string ReadUtf8(ulong n, string what)
     {
         var bytes = ReadBytes(n, what);
-        try { return new UTF8Encoding(false, true).GetString(bytes); }
+        try { return StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException) { throw Error($"{what} is not valid UTF-8"); }
     }
 
