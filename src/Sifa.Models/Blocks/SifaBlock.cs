@@ -45,7 +45,7 @@ public sealed class SifaBlock : Module
         Options = options ?? new SifaOptions();
         if (Options.Offsets != OffsetSource.Regular)
         {
-            _offsetConv = Add("offset_conv", new Conv2d(channels, 2 * Options.K * Options.K, 3, padding: 1, bias: false, gen: gen));
+            _offsetConv = RegisterModule("offset_conv", new Conv2d(gen, channels, 2 * Options.K * Options.K, 3, padding: 1, bias: false));
             _offsetConv.Weight.Data.Fill_(0f);
         }
     }

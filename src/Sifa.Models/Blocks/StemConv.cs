@@ -31,11 +31,11 @@ public sealed class StemConv : Module
         var shape = temporalStride > 1
             ? new[] { outChannels, 3, temporalStride, kernel, kernel }
             : new[] { outChannels, 3, kernel, kernel };
-        Weight = AddParameter("weight", Tensor.Zeros(shape));
+        Weight = RegisterParameter("weight", Tensor.Zeros(shape));
         Init.KaimingUniform(Weight.Data, gen);
         if (bias)
         {
-            Bias = AddParameter("bias", Tensor.Zeros(outChannels));
+            Bias = RegisterParameter("bias", Tensor.Zeros(outChannels));
             float bound = 1f / MathF.Sqrt(3 * temporalStride * kernel * kernel);
             Bias.Data.CopyFrom(Tensor.Rand(gen, new[] { outChannels }, -bound, bound));
         }

@@ -26,16 +26,16 @@ public sealed class Bottleneck : Module
     /// <param name="gen">Initialisation generator.</param>
     public Bottleneck(int inplanes, int planes, int stride, bool downsample, SifaOptions? sifa, Generator gen)
     {
-        _conv1 = Add("conv1", new Conv2d(inplanes, planes, 1, bias: false, gen: gen));
-        _bn1 = Add("bn1", new BatchNorm2d(planes));
-        _conv2 = Add("conv2", new Conv2d(planes, planes, 3, stride: stride, padding: 1, bias: false, gen: gen));
-        _bn2 = Add("bn2", new BatchNorm2d(planes));
-        if (sifa != null) _sifa = Add("sifa", new SifaBlock(planes, sifa, gen));
-        _conv3 = Add("conv3", new Conv2d(planes, planes * Expansion, 1, bias: false, gen: gen));
-        _bn3 = Add("bn3", new BatchNorm2d(planes * Expansion));
+        _conv1 = RegisterModule("conv1", new Conv2d(gen, inplanes, planes, 1, bias: false));
+        _bn1 = RegisterModule("bn1", new BatchNorm2d(planes));
+        _conv2 = RegisterModule("conv2", new Conv2d(gen, planes, planes, 3, stride: stride, padding: 1, bias: false));
+        _bn2 = RegisterModule("bn2", new BatchNorm2d(planes));
+        if (sifa != null) _sifa = RegisterModule("sifa", new SifaBlock(planes, sifa, gen));
+        _conv3 = RegisterModule("conv3", new Conv2d(gen, planes, planes * Expansion, 1, bias: false));
+        _bn3 = RegisterModule("bn3", new BatchNorm2d(planes * Expansion));
         if (downsample)
-            _downsample = Add("downsample", new Sequential(
-                new Conv2d(inplanes, planes * Expansion, 1, stride: stride, bias: false, gen: gen),
+            _downsample = RegisterModule("downsample", new Sequential(
+                new Conv2d(gen, inplanes, planes * Expansion, 1, stride: stride, bias: false),
                 new BatchNorm2d(planes * Expansion)));
     }
 

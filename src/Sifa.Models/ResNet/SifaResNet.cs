@@ -28,7 +28,7 @@ public sealed class SifaResNet : Module, IVideoModel
 {
     private readonly StemConv _conv1;
     private readonly BatchNorm2d _bn1;
-    private readonly List<ModuleList> _stages = new();
+    private readonly List<ModuleList<Bottleneck>> _stages = new();
     private readonly Dropout _dropout;
     private readonly Linear _fc;
 
@@ -40,13 +40,13 @@ public sealed class SifaResNet : Module, IVideoModel
         gen ??= new Generator(0);
         Config = config;
         int s = config.StemStride;
-        _conv1 = Add("conv1", new StemConv(config.Width, 7, stride: 2, padding: 3, temporalStride: s, bias: false, gen: gen));
-        _bn1 = Add("bn1", new BatchNorm2d(config.Width));
+        _conv1 = RegisterModule("conv1", new StemConv(config.Width, 7, stride: 2, padding: 3, temporalStride: s, bias: false, gen: gen));
+        _bn1 = RegisterModule("bn1", new BatchNorm2d(config.Width));
         int inplanes = config.Width;
         for (int i = 0; i < config.Layers.Length; i++)
         {
             int planes = config.Width << i, stride = i == 0 ? 1 : 2;
-            var blocks = new ModuleList();
+            var blocks = new ModuleList<Bottleneck>();
             var sifa = config.Stages.Contains(i + 1) ? config.Sifa ?? new SifaOptions() : null;
             for (int j = 0; j < config.Layers[i]; j++)
             {
@@ -56,8 +56,8 @@ public sealed class SifaResNet : Module, IVideoModel
             }
             _stages.Add(Add($"layer{i + 1}", blocks));
         }
-        _dropout = Add("dropout", new Dropout(config.Dropout, gen.Fork()));
-        _fc = Add("fc", new Linear(inplanes, config.NumClasses, gen: gen));
+        _dropout = RegisterModule("dropout", new Dropout(config.Dropout, gen.Fork()));
+        _fc = RegisterModule("fc", new Linear(gen, inplanes, config.NumClasses));
         // torchvision: Kaiming normal (fan-out) for every conv; SIFA offset convs keep their zero start.
         foreach (var (name, p) in NamedParameters())
             if (p.Rank >= 4 && !name.EndsWith("offset_conv.weight", StringComparison.Ordinal))
@@ -83,7 +83,7 @@ public sealed class SifaResNet : Module, IVideoModel
         x = Ops.MaxPool2d(Ops.Relu(_bn1.Forward(_conv1.Forward(x))), 3, 2, 1);
         foreach (var stage in _stages)
             foreach (var blk in stage)
-                x = ((Bottleneck)blk).Forward(x, tf);
+                x = blk.Forward(x, tf);
         int c = x.Shape[1];
         var pooled = Ops.Mean(Ops.Reshape(x, n, tf, c, -1), new[] { 1, 3 });
         return _fc.Forward(_dropout.Forward(pooled));

@@ -22,8 +22,8 @@ public sealed class PatchMerging : Module
     public PatchMerging(int height, int width, int dim, Generator gen)
     {
         (_h, _w) = (height, width);
-        _reduction = Add("reduction", new Linear(4 * dim, 2 * dim, bias: false, gen: gen));
-        _norm = Add("norm", new LayerNorm(4 * dim));
+        _reduction = RegisterModule("reduction", new Linear(gen, 4 * dim, 2 * dim, bias: false));
+        _norm = RegisterModule("norm", new LayerNorm(4 * dim));
     }
 
     /// <summary>(B, H·W, C) → (B, H/2·W/2, 2C).</summary>

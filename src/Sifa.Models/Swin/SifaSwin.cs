@@ -37,9 +37,8 @@ public sealed record SwinConfig(int Image = 224, int Patch = 4, int Embed = 96, 
 /// </summary>
 public sealed class SifaSwin : Module, IVideoModel
 {
-    private readonly StemConv _proj;
-    private readonly LayerNorm _embedNorm;
-    private readonly List<(List<SwinBlock> blocks, PatchMerging? down)> _stages = new();
+    private readonly PatchEmbed _patchEmbed;
+    private readonly ModuleList<SwinLayer> _layers;
     private readonly LayerNorm _norm;
     private readonly Linear _head;
 
@@ -52,35 +51,24 @@ public sealed class SifaSwin : Module, IVideoModel
         Config = config;
         var depths = config.StageDepths;
         var heads = config.StageHeads;
-        var embed = Add("patch_embed", new Module());
-        _proj = embed.Add("proj", new StemConv(config.Embed, config.Patch, config.Patch, 0, config.StemStride, bias: true, gen: gen));
-        _embedNorm = embed.Add("norm", new LayerNorm(config.Embed));
-        int res = config.Image / config.Patch, total = depths.Sum(), bi = 0;
-        var layers = Add("layers", new ModuleList());
+        if (heads.Length != depths.Length) throw new ArgumentException($"{depths.Length} stages but {heads.Length} head counts");
+        _patchEmbed = RegisterModule("patch_embed", new PatchEmbed(config.Patch, config.Embed, config.StemStride, gen));
+        int res = config.Image / config.Patch, total = depths.Sum(), first = 0;
+        _layers = RegisterModule("layers", new ModuleList<SwinLayer>());
         for (int i = 0; i < depths.Length; i++)
         {
             int dim = config.Embed << i, r = res >> i;
-            var layer = new Module();
-            layers.Add(layer);
-            var blocksList = layer.Add("blocks", new ModuleList());
-            var blocks = new List<SwinBlock>();
+            var dpr = Enumerable.Range(first, depths[i]).Select(bi => total > 1 ? config.DropPath * bi / (total - 1) : 0f).ToArray();
             var sifa = config.Stages.Contains(i + 1) ? config.Sifa ?? new SifaOptions() : null;
-            for (int j = 0; j < depths[i]; j++, bi++)
-            {
-                float dp = total > 1 ? config.DropPath * bi / (total - 1) : 0f;
-                var blk = new SwinBlock(dim, r, r, heads[i], config.Window, j % 2 == 0 ? 0 : config.Window / 2, config.MlpRatio, dp, sifa, gen);
-                blocksList.Add(blk);
-                blocks.Add(blk);
-            }
-            var down = i < depths.Length - 1 ? layer.Add("downsample", new PatchMerging(r, r, dim, gen)) : null;
-            _stages.Add((blocks, down));
+            _layers.Add(new SwinLayer(dim, r, depths[i], heads[i], config.Window, config.MlpRatio, dpr, i < depths.Length - 1, sifa, gen));
+            first += depths[i];
         }
         NumFeatures = config.Embed << (depths.Length - 1);
-        _norm = Add("norm", new LayerNorm(NumFeatures));
-        _head = Add("head", new Linear(NumFeatures, config.NumClasses, gen: gen));
+        _norm = RegisterModule("norm", new LayerNorm(NumFeatures));
+        _head = RegisterModule("head", new Linear(gen, NumFeatures, config.NumClasses));
         // Swin's init: truncated normal (std 0.02) for linear weights, zero biases.
-        foreach (var m in NamedModules())
-            if (m.Module is Linear lin)
+        foreach (var (_, m) in NamedModules())
+            if (m is Linear lin)
             {
                 Init.TruncNormal(lin.Weight.Data, gen, 0.02f);
                 lin.Bias?.Data.Fill_(0f);
@@ -104,16 +92,74 @@ public sealed class SifaSwin : Module, IVideoModel
         if (clip.Rank != 5 || clip.Shape[2] != 3 || clip.Shape[3] != Config.Image || clip.Shape[4] != Config.Image)
             throw new ArgumentException($"SifaSwin expects clips (N, T, 3, {Config.Image}, {Config.Image}), got {Tensor.Fmt(clip.Shape)}");
         int n = clip.Shape[0], tf = clip.Shape[1] / Config.StemStride;
-        var p = _proj.Forward(StemConv.GroupFrames(clip, Config.StemStride)); // (B, C, H', W')
-        int b = p.Shape[0], c = p.Shape[1];
-        var x = _embedNorm.Forward(Ops.Transpose(Ops.Reshape(p, b, c, -1), 1, 2));
-        foreach (var (blocks, down) in _stages)
-        {
-            foreach (var blk in blocks) x = blk.Forward(x, tf);
-            if (down != null) x = down.Forward(x);
-        }
+        var x = _patchEmbed.Forward(StemConv.GroupFrames(clip, Config.StemStride));
+        foreach (var layer in _layers) x = layer.Forward(x, tf);
         x = _norm.Forward(x);
         var pooled = Ops.Mean(Ops.Reshape(x, n, -1, x.Shape[2]), new[] { 1 });
         return _head.Forward(pooled);
+    }
+}
+
+/// <summary>Patch embedding: a patch×patch conv with stride patch (temporal stride s on frame groups), then LayerNorm. Keys <c>proj</c>, <c>norm</c>.</summary>
+public sealed class PatchEmbed : Module
+{
+    private readonly StemConv _proj;
+    private readonly LayerNorm _norm;
+
+    /// <summary>Creates the embedding.</summary>
+    /// <param name="patch">Patch size.</param>
+    /// <param name="dim">Embedding width.</param>
+    /// <param name="temporalStride">Frames per group s.</param>
+    /// <param name="gen">Initialisation generator.</param>
+    public PatchEmbed(int patch, int dim, int temporalStride, Generator gen)
+    {
+        _proj = RegisterModule("proj", new StemConv(dim, patch, patch, 0, temporalStride, bias: true, gen: gen));
+        _norm = RegisterModule("norm", new LayerNorm(dim));
+    }
+
+    /// <summary>(B, 3s, H, W) → tokens (B, H/p·W/p, C).</summary>
+    /// <param name="x">Frame groups.</param>
+    /// <returns>Tokens.</returns>
+    public Variable Forward(Variable x)
+    {
+        var p = _proj.Forward(x);
+        int b = p.Shape[0], c = p.Shape[1];
+        return _norm.Forward(Ops.Transpose(Ops.Reshape(p, b, c, -1), 1, 2));
+    }
+}
+
+/// <summary>One Swin stage: blocks alternating regular and shifted windows, then optional patch merging. Keys <c>blocks.{j}</c>, <c>downsample</c>.</summary>
+public sealed class SwinLayer : Module
+{
+    private readonly ModuleList<SwinBlock> _blocks;
+    private readonly PatchMerging? _downsample;
+
+    /// <summary>Creates the stage.</summary>
+    /// <param name="dim">Channels.</param>
+    /// <param name="res">Token rows = columns.</param>
+    /// <param name="depth">Blocks.</param>
+    /// <param name="heads">Heads.</param>
+    /// <param name="window">Window size.</param>
+    /// <param name="mlpRatio">MLP ratio.</param>
+    /// <param name="dropPath">Drop-path rate per block.</param>
+    /// <param name="downsample">Whether a patch merging follows.</param>
+    /// <param name="sifa">SIFA options for this stage, or null.</param>
+    /// <param name="gen">Initialisation generator.</param>
+    public SwinLayer(int dim, int res, int depth, int heads, int window, float mlpRatio, float[] dropPath, bool downsample, SifaOptions? sifa, Generator gen)
+    {
+        _blocks = RegisterModule("blocks", new ModuleList<SwinBlock>());
+        for (int j = 0; j < depth; j++)
+            _blocks.Add(new SwinBlock(dim, res, res, heads, window, j % 2 == 0 ? 0 : window / 2, mlpRatio, dropPath[j], sifa, gen));
+        if (downsample) _downsample = RegisterModule("downsample", new PatchMerging(res, res, dim, gen));
+    }
+
+    /// <summary>Runs the blocks (and the merging).</summary>
+    /// <param name="x">Tokens (B, L, C).</param>
+    /// <param name="frames">Frames per clip.</param>
+    /// <returns>Tokens.</returns>
+    public Variable Forward(Variable x, int frames)
+    {
+        foreach (var blk in _blocks) x = blk.Forward(x, frames);
+        return _downsample != null ? _downsample.Forward(x) : x;
     }
 }

@@ -15,8 +15,8 @@ public sealed class Mlp : Module, IForward
     /// <param name="gen">Initialisation generator.</param>
     public Mlp(int dim, int hidden, Generator gen)
     {
-        _fc1 = Add("fc1", new Linear(dim, hidden, gen: gen));
-        _fc2 = Add("fc2", new Linear(hidden, dim, gen: gen));
+        _fc1 = RegisterModule("fc1", new Linear(gen, dim, hidden));
+        _fc2 = RegisterModule("fc2", new Linear(gen, hidden, dim));
     }
 
     /// <inheritdoc/>
@@ -57,22 +57,22 @@ public sealed class SwinBlock : Module
         (_h, _w, _ws, _shift) = (height, width, window, shift);
         if (height % window != 0 || width % window != 0)
             throw new ArgumentException($"token map {height}×{width} is not divisible by window {window}");
-        _norm1 = Add("norm1", new LayerNorm(dim));
-        _attn = Add("attn", new WindowAttention(dim, window, heads, gen));
-        _norm2 = Add("norm2", new LayerNorm(dim));
-        _mlp = Add("mlp", new Mlp(dim, (int)(dim * mlpRatio), gen));
+        _norm1 = RegisterModule("norm1", new LayerNorm(dim));
+        _attn = RegisterModule("attn", new WindowAttention(dim, window, heads, gen));
+        _norm2 = RegisterModule("norm2", new LayerNorm(dim));
+        _mlp = RegisterModule("mlp", new Mlp(dim, (int)(dim * mlpRatio), gen));
         if (sifa != null && shift == 0)
         {
-            _sifa = Add("sifa", new SifaBlock(dim, sifa, gen));
-            _sifaNorm = Add("sifa_norm", new LayerNorm(dim));
-            _sifaNorm.Weight.Data.Fill_(0f);
+            _sifa = RegisterModule("sifa", new SifaBlock(dim, sifa, gen));
+            _sifaNorm = RegisterModule("sifa_norm", new LayerNorm(dim));
+            _sifaNorm.Weight!.Data.Fill_(0f);
             _sifaNorm.Bias!.Data.Fill_(0f);
         }
-        _dropPath = Add("drop_path", new DropPath(dropPath, gen.Fork()));
+        _dropPath = RegisterModule("drop_path", new DropPath(dropPath, gen.Fork()));
         if (shift > 0)
         {
             _mask = ShiftMask(height, width, window, shift);
-            AddBuffer("attn_mask", _mask, persistent: false);
+            RegisterBuffer("attn_mask", _mask, persistent: false);
         }
     }
 

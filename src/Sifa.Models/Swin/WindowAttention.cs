@@ -27,11 +27,11 @@ public sealed class WindowAttention : Module
         _heads = heads;
         Window = window;
         _scale = 1f / MathF.Sqrt(dim / heads);
-        BiasTable = AddParameter("relative_position_bias_table", Tensor.TruncNormal(gen, new[] { (2 * window - 1) * (2 * window - 1), heads }, 0.02f));
+        BiasTable = RegisterParameter("relative_position_bias_table", Tensor.TruncNormal(gen, new[] { (2 * window - 1) * (2 * window - 1), heads }, 0.02f));
         _relIndex = RelativePositionIndex(window);
-        AddBuffer("relative_position_index", Tensor.FromArray(_relIndex.Select(i => (float)i).ToArray(), window * window, window * window), persistent: true, dtype: "I64");
-        _qkv = Add("qkv", new Linear(dim, 3 * dim, gen: gen));
-        _proj = Add("proj", new Linear(dim, dim, gen: gen));
+        RegisterBuffer("relative_position_index", Tensor.FromArray(_relIndex.Select(i => (float)i).ToArray(), window * window, window * window), persistent: true, dtype: "I64");
+        _qkv = RegisterModule("qkv", new Linear(gen, dim, 3 * dim));
+        _proj = RegisterModule("proj", new Linear(gen, dim, dim));
     }
 
     /// <summary>Window size.</summary>
