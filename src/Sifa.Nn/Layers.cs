@@ -89,7 +89,7 @@ public sealed class Conv2d : Module, IForward
 /// </summary>
 public sealed class BatchNorm2d : Module, IForward
 {
-    private readonly Buffer _runningMean, _runningVar, _numBatches;
+    private readonly ModuleBuffer _runningMean, _runningVar, _numBatches;
 
     /// <summary>Creates the layer: weight 1, bias 0, running mean 0, running variance 1.</summary>
     /// <param name="numFeatures">Channels.</param>

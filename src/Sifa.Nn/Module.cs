@@ -15,12 +15,12 @@ public interface IForward
 
 /// <summary>
 /// A registered buffer: state that is not trained (running statistics, index tables). Layers keep the
-/// <see cref="Buffer"/> object and read <see cref="Tensor"/> at use, so moving a module to another device
+/// <see cref="ModuleBuffer"/> object and read <see cref="Tensor"/> at use, so moving a module to another device
 /// (which replaces the tensor) stays visible to them.
 /// </summary>
-public sealed class Buffer
+public sealed class ModuleBuffer
 {
-    internal Buffer(string localName, Tensor tensor, bool persistent, string dtype)
+    internal ModuleBuffer(string localName, Tensor tensor, bool persistent, string dtype)
     {
         LocalName = localName;
         Tensor = tensor;
@@ -58,7 +58,7 @@ public sealed class Buffer
 public abstract class Module
 {
     private readonly List<(string Name, Variable Param)> _params = new();
-    private readonly List<Buffer> _buffers = new();
+    private readonly List<ModuleBuffer> _buffers = new();
     private readonly List<(string Name, Module Child)> _children = new();
     private string _prefix = "";
 
@@ -95,13 +95,13 @@ public abstract class Module
     /// <param name="persistent">Whether it is saved in the state dict.</param>
     /// <param name="dtype">The dtype it is saved as: <c>"F32"</c> or <c>"I64"</c>.</param>
     /// <returns>The buffer.</returns>
-    protected Buffer RegisterBuffer(string name, Tensor value, bool persistent = true, string dtype = "F32")
+    protected ModuleBuffer RegisterBuffer(string name, Tensor value, bool persistent = true, string dtype = "F32")
     {
         CheckName(name);
         if (dtype != "F32" && dtype != "I64") throw new ArgumentException($"buffer '{_prefix}{name}': dtype must be F32 or I64, not '{dtype}'");
         if (_params.Any(p => p.Name == name) || _children.Any(c => c.Name == name))
             throw new ArgumentException($"'{_prefix}{name}' is already registered as a parameter or child module");
-        var b = new Buffer(name, value, persistent, dtype) { Name = _prefix + name };
+        var b = new ModuleBuffer(name, value, persistent, dtype) { Name = _prefix + name };
         int i = _buffers.FindIndex(x => x.LocalName == name);
         if (i >= 0) _buffers[i] = b; else _buffers.Add(b);
         return b;
@@ -147,7 +147,7 @@ public abstract class Module
 
     /// <summary>This module's own buffers (not its children's), in registration order.</summary>
     /// <returns>The buffers.</returns>
-    public IEnumerable<Buffer> LocalBuffers() => _buffers.ToList();
+    public IEnumerable<ModuleBuffer> LocalBuffers() => _buffers.ToList();
 
     /// <summary>The direct children, by name, in registration order.</summary>
     /// <returns>The children.</returns>
@@ -181,7 +181,7 @@ public abstract class Module
 
     /// <summary>Every buffer (persistent or not) with its key relative to this module, pre-order.</summary>
     /// <returns>The buffers.</returns>
-    public IEnumerable<(string Name, Buffer Buffer)> NamedBuffers()
+    public IEnumerable<(string Name, ModuleBuffer Buffer)> NamedBuffers()
     {
         foreach (var (mn, m) in NamedModules())
             foreach (var b in m._buffers)

@@ -85,7 +85,9 @@ public sealed class AdamW : Optimizer
         st.Step++;
         double lr = group.Lr, wd = group.WeightDecay;
         double bc1 = 1 - Math.Pow(Beta1, st.Step), bc2 = 1 - Math.Pow(Beta2, st.Step);
+        // Scalars are formed in double and rounded once, as PyTorch does with its Python-float hyper-parameters.
         float decay = (float)(1 - lr * wd), b1 = (float)Beta1, b2 = (float)Beta2, eps = (float)Eps;
+        float omb1 = (float)(1 - Beta1), omb2 = (float)(1 - Beta2);
         float stepSize = (float)(lr / bc1), bc2Sqrt = (float)Math.Sqrt(bc2);
 
         if (UseSpans(p, grad, st.ExpAvg, st.ExpAvgSq))
@@ -100,10 +102,10 @@ public sealed class AdamW : Optimizer
                 var t = rent.AsSpan(0, ps.Length);
                 if (wd != 0) TensorPrimitives.Multiply(ps, decay, ps);
                 TensorPrimitives.Multiply(m, b1, m);
-                TensorPrimitives.MultiplyAdd(gs, 1f - b1, m, m);
+                TensorPrimitives.MultiplyAdd(gs, omb1, m, m);
                 TensorPrimitives.Multiply(v, b2, v);
                 TensorPrimitives.Multiply(gs, gs, t);
-                TensorPrimitives.MultiplyAdd(t, 1f - b2, v, v);
+                TensorPrimitives.MultiplyAdd(t, omb2, v, v);
                 TensorPrimitives.Sqrt(v, t);
                 TensorPrimitives.Divide(t, bc2Sqrt, t);
                 TensorPrimitives.Add(t, eps, t);
@@ -116,8 +118,8 @@ public sealed class AdamW : Optimizer
 
         // Generic path: Tensor maths on the parameter's backend.
         if (wd != 0) p.CopyFrom(p * decay);
-        st.ExpAvg.CopyFrom(st.ExpAvg * b1 + grad * (1f - b1));
-        st.ExpAvgSq.CopyFrom(st.ExpAvgSq * b2 + grad.Square() * (1f - b2));
+        st.ExpAvg.CopyFrom(st.ExpAvg * b1 + grad * omb1);
+        st.ExpAvgSq.CopyFrom(st.ExpAvgSq * b2 + grad.Square() * omb2);
         var denom = st.ExpAvgSq.Sqrt() / bc2Sqrt + eps;
         p.CopyFrom(p - st.ExpAvg / denom * stepSize);
     }

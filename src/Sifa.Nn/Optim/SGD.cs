@@ -59,7 +59,8 @@ public sealed class SGD : Optimizer
     protected override void Update(int index, Variable param, Tensor grad, ParamGroup group)
     {
         var p = param.Data;
-        float lr = (float)group.Lr, wd = (float)group.WeightDecay, mu = (float)Momentum, damp = (float)Dampening;
+        // Scalars are formed in double and rounded once, as PyTorch does with its Python-float hyper-parameters.
+        float lr = (float)group.Lr, wd = (float)group.WeightDecay, mu = (float)Momentum, omd = (float)(1 - Dampening);
         bool hasBuf = _momentum.TryGetValue(index, out var buf);
         if (UseSpans(p, grad, buf))
         {
@@ -77,7 +78,7 @@ public sealed class SGD : Optimizer
                     {
                         var bs = buf!.AsSpan();
                         TensorPrimitives.Multiply(bs, mu, bs);
-                        TensorPrimitives.MultiplyAdd(d, 1f - damp, bs, bs);
+                        TensorPrimitives.MultiplyAdd(d, omd, bs, bs);
                     }
                     var b = buf.AsSpan();
                     if (Nesterov) TensorPrimitives.MultiplyAdd(b, mu, d, d); else b.CopyTo(d);
@@ -93,7 +94,7 @@ public sealed class SGD : Optimizer
         if (mu != 0f)
         {
             if (!hasBuf) { buf = dt.Clone(); _momentum[index] = buf; }
-            else buf!.CopyFrom(buf * mu + dt * (1f - damp));
+            else buf!.CopyFrom(buf * mu + dt * omd);
             dt = Nesterov ? dt + buf * mu : buf;
         }
         p.CopyFrom(p - dt * lr);
