@@ -107,7 +107,8 @@ public abstract class Module
         return b;
     }
 
-    /// <summary>Registers a child module; its parameters and buffers are then named <c>name.…</c>.</summary>
+    /// <summary>Registers a child module; its parameters and buffers are then named <c>name.…</c>, and it takes this
+    /// module's training / evaluation mode.</summary>
     /// <typeparam name="T">The child's type.</typeparam>
     /// <param name="name">Local name (no dots).</param>
     /// <param name="child">The child.</param>
