@@ -1,0 +1,354 @@
+using Sifa.Autograd;
+using Sifa.Tensors;
+
+namespace Sifa.Nn;
+
+/// <summary>How a <see cref="Conv2d"/> initialises its weight.</summary>
+public enum ConvInit
+{
+    /// <summary>PyTorch's default: Kaiming uniform with a = √5 (U(±1/√fan_in)), bias U(±1/√fan_in).</summary>
+    KaimingUniform,
+    /// <summary>torchvision ResNet's: Kaiming normal, fan-out, ReLU gain (std √(2/fan_out)); bias zero.</summary>
+    KaimingNormalFanOut,
+    /// <summary>All zeros (weight and bias), e.g. the SIFA offset conv that must start as the regular grid.</summary>
+    Zeros,
+}
+
+/// <summary>2-D convolution (cross-correlation) with weight <c>(out, in/groups, k, k)</c> and optional bias <c>(out)</c>.</summary>
+public sealed class Conv2d : Module, IForward
+{
+    /// <summary>Creates the layer and initialises it.</summary>
+    /// <param name="gen">Generator for the initial values.</param>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="kernelSize">Square kernel size.</param>
+    /// <param name="stride">Stride.</param>
+    /// <param name="padding">Zero padding on each side.</param>
+    /// <param name="dilation">Dilation.</param>
+    /// <param name="groups">Groups (both channel counts must divide by it).</param>
+    /// <param name="bias">Whether the layer has a bias.</param>
+    /// <param name="init">Weight initialisation.</param>
+    public Conv2d(Generator gen, int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0,
+        int dilation = 1, int groups = 1, bool bias = true, ConvInit init = ConvInit.KaimingUniform)
+    {
+        if (inChannels <= 0 || outChannels <= 0 || kernelSize <= 0 || stride <= 0 || padding < 0 || dilation <= 0 || groups <= 0)
+            throw new ArgumentException($"invalid conv2d configuration in={inChannels} out={outChannels} k={kernelSize} stride={stride} padding={padding} dilation={dilation} groups={groups}");
+        if (inChannels % groups != 0 || outChannels % groups != 0)
+            throw new ArgumentException($"conv2d channels {inChannels} → {outChannels} do not divide by groups {groups}");
+        InChannels = inChannels; OutChannels = outChannels; KernelSize = kernelSize;
+        Stride = stride; Padding = padding; Dilation = dilation; Groups = groups;
+        var w = Tensor.Zeros(outChannels, inChannels / groups, kernelSize, kernelSize);
+        int fanIn = Init.Fans(w.Shape).FanIn;
+        Tensor? b = bias ? Tensor.Zeros(outChannels) : null;
+        switch (init)
+        {
+            case ConvInit.KaimingUniform:
+                Init.KaimingUniform(w, gen);
+                if (b != null) Init.BiasUniform(b, fanIn, gen);
+                break;
+            case ConvInit.KaimingNormalFanOut:
+                Init.KaimingNormalFanOut(w, gen);
+                break;
+            case ConvInit.Zeros:
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(init));
+        }
+        Weight = RegisterParameter("weight", w);
+        if (b != null) Bias = RegisterParameter("bias", b);
+    }
+
+    /// <summary>Input channels.</summary>
+    public int InChannels { get; }
+    /// <summary>Output channels.</summary>
+    public int OutChannels { get; }
+    /// <summary>Kernel size.</summary>
+    public int KernelSize { get; }
+    /// <summary>Stride.</summary>
+    public int Stride { get; }
+    /// <summary>Padding.</summary>
+    public int Padding { get; }
+    /// <summary>Dilation.</summary>
+    public int Dilation { get; }
+    /// <summary>Groups.</summary>
+    public int Groups { get; }
+    /// <summary>The weight <c>(out, in/groups, k, k)</c>.</summary>
+    public Variable Weight { get; }
+    /// <summary>The bias <c>(out)</c>, or null.</summary>
+    public Variable? Bias { get; }
+
+    /// <summary>Convolves <c>(N, in, H, W)</c> into <c>(N, out, H', W')</c>.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => Ops.Conv2d(x, Weight, Bias, Stride, Padding, Dilation, Groups);
+}
+
+/// <summary>
+/// Batch normalisation over (N, H, W) per channel, PyTorch keys <c>weight, bias, running_mean, running_var,
+/// num_batches_tracked</c> (the last saved as I64). Training uses batch statistics and updates the running ones
+/// (momentum 0.1, unbiased running variance) and counts batches; evaluation uses the running statistics.
+/// </summary>
+public sealed class BatchNorm2d : Module, IForward
+{
+    private readonly ModuleBuffer _runningMean, _runningVar, _numBatches;
+
+    /// <summary>Creates the layer: weight 1, bias 0, running mean 0, running variance 1.</summary>
+    /// <param name="numFeatures">Channels.</param>
+    /// <param name="eps">Epsilon added to the variance.</param>
+    /// <param name="momentum">Running-statistics momentum.</param>
+    /// <param name="affine">Whether the layer has weight and bias.</param>
+    public BatchNorm2d(int numFeatures, float eps = 1e-5f, float momentum = 0.1f, bool affine = true)
+    {
+        NumFeatures = numFeatures; Eps = eps; Momentum = momentum;
+        if (affine)
+        {
+            Weight = RegisterParameter("weight", Tensor.Ones(numFeatures));
+            Bias = RegisterParameter("bias", Tensor.Zeros(numFeatures));
+        }
+        _runningMean = RegisterBuffer("running_mean", Tensor.Zeros(numFeatures));
+        _runningVar = RegisterBuffer("running_var", Tensor.Ones(numFeatures));
+        _numBatches = RegisterBuffer("num_batches_tracked", Tensor.Scalar(0f), dtype: "I64");
+    }
+
+    /// <summary>Channels.</summary>
+    public int NumFeatures { get; }
+    /// <summary>Epsilon.</summary>
+    public float Eps { get; }
+    /// <summary>Running-statistics momentum.</summary>
+    public float Momentum { get; }
+    /// <summary>Scale (C) or null.</summary>
+    public Variable? Weight { get; }
+    /// <summary>Shift (C) or null.</summary>
+    public Variable? Bias { get; }
+    /// <summary>Running mean (C).</summary>
+    public Tensor RunningMean => _runningMean.Tensor;
+    /// <summary>Running variance (C).</summary>
+    public Tensor RunningVar => _runningVar.Tensor;
+    /// <summary>Number of training batches seen (a 0-d tensor).</summary>
+    public Tensor NumBatchesTracked => _numBatches.Tensor;
+
+    /// <summary>Normalises <c>(N, C, H, W)</c>.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x)
+    {
+        var y = Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+        if (IsTraining) _numBatches.Tensor.CopyFrom(_numBatches.Tensor + 1f);
+        return y;
+    }
+}
+
+/// <summary>Linear layer <c>y = x Wᵀ + b</c>, weight <c>(out, in)</c>, PyTorch's default initialisation (U(±1/√in) for both).</summary>
+public sealed class Linear : Module, IForward
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="gen">Generator for the initial values.</param>
+    /// <param name="inFeatures">Input size.</param>
+    /// <param name="outFeatures">Output size.</param>
+    /// <param name="bias">Whether the layer has a bias.</param>
+    public Linear(Generator gen, int inFeatures, int outFeatures, bool bias = true)
+    {
+        if (inFeatures <= 0 || outFeatures <= 0) throw new ArgumentException($"invalid linear size {inFeatures} → {outFeatures}");
+        InFeatures = inFeatures; OutFeatures = outFeatures;
+        Weight = RegisterParameter("weight", Init.KaimingUniform(Tensor.Zeros(outFeatures, inFeatures), gen));
+        if (bias) Bias = RegisterParameter("bias", Init.BiasUniform(Tensor.Zeros(outFeatures), inFeatures, gen));
+    }
+
+    /// <summary>Input size.</summary>
+    public int InFeatures { get; }
+    /// <summary>Output size.</summary>
+    public int OutFeatures { get; }
+    /// <summary>The weight <c>(out, in)</c>.</summary>
+    public Variable Weight { get; }
+    /// <summary>The bias <c>(out)</c> or null.</summary>
+    public Variable? Bias { get; }
+
+    /// <summary>Re-initialises as Swin/timm do: weight truncated normal (std 0.02), bias zero.</summary>
+    /// <param name="gen">The generator.</param>
+    /// <param name="std">Standard deviation.</param>
+    /// <returns>This layer.</returns>
+    public Linear InitTruncNormal(Generator gen, float std = 0.02f)
+    {
+        Init.TruncNormal(Weight.Data, gen, std);
+        if (Bias != null) Init.Zeros(Bias.Data);
+        return this;
+    }
+
+    /// <summary>Maps <c>(..., in)</c> to <c>(..., out)</c>.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => Ops.Linear(x, Weight, Bias);
+}
+
+/// <summary>Layer normalisation over the last dimension (biased variance), weight 1 and bias 0 at start.</summary>
+public sealed class LayerNorm : Module, IForward
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="normalizedShape">Size of the last dimension.</param>
+    /// <param name="eps">Epsilon.</param>
+    /// <param name="elementwiseAffine">Whether the layer has weight and bias.</param>
+    public LayerNorm(int normalizedShape, float eps = 1e-5f, bool elementwiseAffine = true)
+    {
+        NormalizedShape = normalizedShape; Eps = eps;
+        if (elementwiseAffine)
+        {
+            Weight = RegisterParameter("weight", Tensor.Ones(normalizedShape));
+            Bias = RegisterParameter("bias", Tensor.Zeros(normalizedShape));
+        }
+    }
+
+    /// <summary>Size of the normalised dimension.</summary>
+    public int NormalizedShape { get; }
+    /// <summary>Epsilon.</summary>
+    public float Eps { get; }
+    /// <summary>Scale or null.</summary>
+    public Variable? Weight { get; }
+    /// <summary>Shift or null.</summary>
+    public Variable? Bias { get; }
+
+    /// <summary>Normalises over the last dimension.</summary>
+    /// <param name="x">The input <c>(..., C)</c>.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x)
+    {
+        if (x.Shape[^1] != NormalizedShape)
+            throw new ArgumentException($"LayerNorm({NormalizedShape}): input {Tensor.Fmt(x.Shape)} has last dim {x.Shape[^1]}");
+        return Ops.LayerNorm(x, Weight, Bias, Eps);
+    }
+}
+
+/// <summary>Inverted dropout in training (kept units scaled by 1/(1-p)); identity in evaluation.</summary>
+public sealed class Dropout : Module, IForward
+{
+    private readonly Generator _gen;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="p">Drop probability in [0, 1).</param>
+    /// <param name="gen">Generator of the masks.</param>
+    public Dropout(float p, Generator gen)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"dropout probability {p} not in [0, 1)");
+        P = p; _gen = gen;
+    }
+
+    /// <summary>Drop probability.</summary>
+    public float P { get; }
+
+    /// <summary>Applies dropout (identity in evaluation or when p = 0).</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => !IsTraining || P == 0f ? x : Ops.Dropout(x, P, true, _gen);
+}
+
+/// <summary>Stochastic depth on a residual branch: per sample (dim 0), the branch is dropped with probability p and kept
+/// ones scaled by 1/(1-p) in training; identity in evaluation.</summary>
+public sealed class DropPath : Module, IForward
+{
+    private readonly Generator _gen;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="p">Drop probability in [0, 1).</param>
+    /// <param name="gen">Generator of the masks.</param>
+    public DropPath(float p, Generator gen)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"drop-path probability {p} not in [0, 1)");
+        P = p; _gen = gen;
+    }
+
+    /// <summary>Drop probability.</summary>
+    public float P { get; }
+
+    /// <summary>Applies drop path (identity in evaluation or when p = 0).</summary>
+    /// <param name="x">The branch output.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => !IsTraining || P == 0f ? x : Ops.DropPath(x, P, true, _gen);
+}
+
+/// <summary>Identity (a placeholder where a layer is optional, e.g. no drop path).</summary>
+public sealed class Identity : Module, IForward
+{
+    /// <summary>Returns the input.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The input.</returns>
+    public Variable Forward(Variable x) => x;
+}
+
+/// <summary>max(x, 0).</summary>
+public sealed class ReLU : Module, IForward
+{
+    /// <summary>Applies ReLU.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => Ops.Relu(x);
+}
+
+/// <summary>Exact GELU, 0.5·x·(1 + erf(x/√2)).</summary>
+public sealed class GELU : Module, IForward
+{
+    /// <summary>Applies GELU.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => Ops.Gelu(x);
+}
+
+/// <summary>2-D max pooling (padding counts as -inf).</summary>
+public sealed class MaxPool2d : Module, IForward
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="kernelSize">Window size.</param>
+    /// <param name="stride">Stride (defaults to the window size).</param>
+    /// <param name="padding">Padding.</param>
+    public MaxPool2d(int kernelSize, int? stride = null, int padding = 0)
+    {
+        KernelSize = kernelSize; Stride = stride ?? kernelSize; Padding = padding;
+    }
+
+    /// <summary>Window size.</summary>
+    public int KernelSize { get; }
+    /// <summary>Stride.</summary>
+    public int Stride { get; }
+    /// <summary>Padding.</summary>
+    public int Padding { get; }
+
+    /// <summary>Pools <c>(N, C, H, W)</c>.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => Ops.MaxPool2d(x, KernelSize, Stride, Padding);
+}
+
+/// <summary>Mean over the spatial dims of <c>(N, C, H, W)</c> (as <see cref="Ops.GlobalAvgPool"/> shapes it).</summary>
+public sealed class GlobalAvgPool : Module, IForward
+{
+    /// <summary>Pools.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output.</returns>
+    public Variable Forward(Variable x) => Ops.GlobalAvgPool(x);
+}
+
+/// <summary>Mean cross-entropy over the batch with label smoothing ε: <c>-(1-ε) log p_y - ε/K Σ_k log p_k</c>.</summary>
+public sealed class CrossEntropyLoss : Module
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="labelSmoothing">ε in [0, 1].</param>
+    public CrossEntropyLoss(float labelSmoothing = 0f)
+    {
+        if (!(labelSmoothing >= 0f && labelSmoothing <= 1f)) throw new ArgumentOutOfRangeException(nameof(labelSmoothing));
+        LabelSmoothing = labelSmoothing;
+    }
+
+    /// <summary>Label smoothing ε.</summary>
+    public float LabelSmoothing { get; }
+
+    /// <summary>The scalar loss of logits <c>(N, K)</c> against class indices.</summary>
+    /// <param name="logits">The logits.</param>
+    /// <param name="targets">One class index in [0, K) per row.</param>
+    /// <returns>The loss.</returns>
+    public Variable Forward(Variable logits, int[] targets)
+    {
+        if (logits.Rank != 2 || logits.Shape[0] != targets.Length)
+            throw new ArgumentException($"cross-entropy: logits {Tensor.Fmt(logits.Shape)} need shape (N, K) with N = {targets.Length} targets");
+        int k = logits.Shape[1];
+        foreach (var t in targets)
+            if (t < 0 || t >= k) throw new ArgumentOutOfRangeException(nameof(targets), $"target {t} out of range for {k} classes");
+        return Ops.CrossEntropy(logits, targets, LabelSmoothing);
+    }
+}
