@@ -45,7 +45,7 @@ public sealed class SifaBlock : Module
         Options = options ?? new SifaOptions();
         if (Options.Offsets != OffsetSource.Regular)
         {
-            _offsetConv = RegisterModule("offset_conv", new Conv2d(gen, channels, 2 * Options.K * Options.K, 3, padding: 1, bias: false));
+            _offsetConv = RegisterModule("offset_conv", new Conv2d(gen ?? new Generator(0), channels, 2 * Options.K * Options.K, 3, padding: 1, bias: false, init: ConvInit.Zeros));
             _offsetConv.Weight.Data.Fill_(0f);
         }
     }

@@ -54,7 +54,7 @@ public sealed class SifaResNet : Module, IVideoModel
                 blocks.Add(new Bottleneck(inplanes, planes, j == 0 ? stride : 1, ds, sifa, gen));
                 inplanes = planes * Bottleneck.Expansion;
             }
-            _stages.Add(Add($"layer{i + 1}", blocks));
+            _stages.Add(RegisterModule($"layer{i + 1}", blocks));
         }
         _dropout = RegisterModule("dropout", new Dropout(config.Dropout, gen.Fork()));
         _fc = RegisterModule("fc", new Linear(gen, inplanes, config.NumClasses));

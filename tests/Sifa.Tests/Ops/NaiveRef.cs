@@ -1,7 +1,7 @@
 using Sifa.Autograd;
 using Sifa.Tensors;
 
-namespace Sifa.Tests.Ops;
+namespace Sifa.Tests.OpTests;
 
 /// <summary>Naive loop references (double accumulation) and helpers shared by the op tests.</summary>
 internal static class NaiveRef

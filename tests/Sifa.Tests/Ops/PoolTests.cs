@@ -1,7 +1,7 @@
 using Sifa.Autograd;
 using Sifa.Tensors;
 
-namespace Sifa.Tests.Ops;
+namespace Sifa.Tests.OpTests;
 
 using Ops = Sifa.Autograd.Ops;
 

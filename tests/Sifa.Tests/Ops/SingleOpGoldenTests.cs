@@ -1,6 +1,6 @@
 using Sifa.Tests.Golden;
 
-namespace Sifa.Tests.Ops;
+namespace Sifa.Tests.OpTests;
 
 /// <summary>Golden parity of every single-op file in the golden folder (through <see cref="SingleOpCases"/>).</summary>
 public class SingleOpGoldenTests

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Sifa.Tensors.Cpu;
 using Sifa.Tensors.IO;
 
-namespace Sifa.Tests.Sifa;
+namespace Sifa.Tests.SifaOp;
 
 /// <summary>
 /// Tests of the fused SIFA kernels and of the deformable gather kernels against a naive double-precision
