@@ -17,44 +17,61 @@ internal static unsafe class Packing
     /// Packs rows [i0, i0+mc) and inner indices [p0, p0+kc) of op(A) into ⌈mc/6⌉ panels of 6·kc floats,
     /// panel layout [p][row]; rows past mc are zero. May write up to 2 floats past the last panel (slack).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(bool transA, float* a, long lda, int i0, int mc, int p0, int kc, float* dst)
     {
+        if (transA)
+        {
+            PackATransposed(a + (long)p0 * lda + i0, lda, mc, kc, dst);
+            return;
+        }
+        // A stored M×K: each panel gathers 6 rows.
         for (int ir = 0; ir < mc; ir += MR, dst += (long)MR * kc)
         {
             int mr = Math.Min(MR, mc - ir);
-            if (!transA)
-            {
-                float* src = a + (i0 + ir) * lda + p0;
-                if (mr == MR && Avx.IsSupported) PackARows6(src, lda, kc, dst);
-                else
-                    for (int p = 0; p < kc; p++)
-                    {
-                        float* d = dst + p * MR;
-                        for (int r = 0; r < MR; r++) d[r] = r < mr ? src[r * lda + p] : 0f;
-                    }
-            }
+            float* src = a + (i0 + ir) * lda + p0;
+            if (mr == MR && Avx.IsSupported) PackARows6(src, lda, kc, dst);
             else
+                for (int p = 0; p < kc; p++)
+                {
+                    float* d = dst + p * MR;
+                    for (int r = 0; r < MR; r++) d[r] = r < mr ? src[r * lda + p] : 0f;
+                }
+        }
+    }
+
+    /// <summary>
+    /// A stored K×M: the 6 values of one k-step are contiguous in memory. Walking all k inside one panel touches
+    /// a new row per step, and walking one row across all panels writes to many streams that share an L1 set
+    /// (panel stride 6·kc·4 bytes is a multiple of 4 KiB); so this copies 8 rows at a time, panel by panel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackATransposed(float* src, long lda, int mc, int kc, float* dst)
+    {
+        int full = mc / MR * MR;
+        long panel = (long)MR * kc;
+        for (int p0 = 0; p0 < kc; p0 += 8)
+        {
+            int p1 = Math.Min(kc, p0 + 8);
+            float* d = dst + p0 * MR;
+            int ir = 0;
+            for (; ir < full; ir += MR, d += panel)
             {
-                // A is stored K×M: the 6 values of one k-step are contiguous in memory.
-                float* src = a + (long)p0 * lda + i0 + ir;
-                if (mr == MR)
-                    for (int p = 0; p < kc; p++, src += lda)
-                    {
-                        float* d = dst + p * MR;
-                        Unsafe.WriteUnaligned(d, Unsafe.ReadUnaligned<Vector128<float>>(src));
-                        Unsafe.WriteUnaligned(d + 4, Unsafe.ReadUnaligned<long>(src + 4));
-                    }
-                else
-                    for (int p = 0; p < kc; p++, src += lda)
-                    {
-                        float* d = dst + p * MR;
-                        for (int r = 0; r < MR; r++) d[r] = r < mr ? src[r] : 0f;
-                    }
+                float* s = src + p0 * lda + ir, dd = d;
+                for (int p = p0; p < p1; p++, s += lda, dd += MR)
+                {
+                    Unsafe.WriteUnaligned(dd, Unsafe.ReadUnaligned<Vector128<float>>(s));
+                    Unsafe.WriteUnaligned(dd + 4, Unsafe.ReadUnaligned<long>(s + 4));
+                }
             }
+            if (ir < mc)
+                for (int p = p0; p < p1; p++)
+                    for (int r = 0; r < MR; r++) d[(p - p0) * MR + r] = ir + r < mc ? src[p * lda + ir + r] : 0f;
         }
     }
 
     /// <summary>6 row-major rows → [p][row] layout, 8 k-steps at a time through an 8×8 register transpose.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackARows6(float* src, long lda, int kc, float* d)
     {
         int p = 0;
@@ -88,6 +105,7 @@ internal static unsafe class Packing
     /// Packs inner indices [p0, p0+kc) and columns [j0, j0+nc) of op(B) into ⌈nc/16⌉ panels of 16·kc floats,
     /// panel layout [p][column]; columns past nc are zero. <paramref name="dst"/> must be 32-byte aligned.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(bool transB, float* b, long ldb, int p0, int kc, int j0, int nc, float* dst)
     {
         for (int jr = 0; jr < nc; jr += NR, dst += (long)NR * kc)

@@ -90,6 +90,7 @@ public static unsafe class Sgemm
     }
 
     /// <summary>One thread's blocked GEMM over the whole (sub-)problem.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Serial(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, long lda, float* b, long ldb, float beta, float* c, long ldc)
     {
@@ -108,7 +109,6 @@ public static unsafe class Sgemm
                 int kb = Math.Min(kc, k - pc);
                 // Later k-blocks accumulate onto what the first one wrote.
                 float betaBlock = pc == 0 ? beta : 1f;
-                Packing.PackB(transB, b, ldb, pc, kb, jc, nc, bufB);
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
@@ -117,6 +117,9 @@ public static unsafe class Sgemm
                     {
                         int nr = Math.Min(NR, nc - jr);
                         float* bp = bufB + (long)jr * kb;
+                        // B is packed just in time, one 16-wide panel at a time during the first row block: the
+                        // fresh panel is still in L1 for its first sweep, and later row blocks reuse it from L2/L3.
+                        if (ic == 0) Packing.PackB(transB, b, ldb, pc, kb, jc + jr, nr, bp);
                         float* cBase = c + (long)ic * ldc + jc + jr;
                         for (int ir = 0; ir < mc; ir += MR)
                         {
@@ -143,6 +146,7 @@ public static unsafe class Sgemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeTile(float* tile, int mr, int nr, float alpha, float beta, float* c, long ldc)
     {
         for (int r = 0; r < mr; r++)
