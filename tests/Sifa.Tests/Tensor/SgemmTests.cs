@@ -139,10 +139,13 @@ public sealed unsafe class SgemmTests
         try
         {
             Sgemm.KC = 37; Sgemm.MC = 18; Sgemm.NC = 48;
-            foreach (var (m, n, k) in new[] { (97, 127, 257), (40, 100, 75), (1, 50, 100) })
+            foreach (var (m, n, k) in new[] { (97, 127, 257), (40, 100, 75), (1, 50, 100), (301, 45, 250) })
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
+                    {
                         Check(ta, tb, m, n, k, 0.75f, 0.25f, pad: 3, parallel: false);
+                        Check(ta, tb, m, n, k, 0.75f, 0.25f, pad: 3, parallel: true);
+                    }
         }
         finally
         {

@@ -28,6 +28,12 @@ internal static unsafe class MicroKernel
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         Vector256<float> b0, b1, av;
+        // Fetch the C tile now so its (likely L3) misses overlap the k-loop instead of stalling the final update.
+        for (int r = 0; r < MR; r++)
+        {
+            Sse.Prefetch0(c + r * ldc);
+            Sse.Prefetch0(c + r * ldc + NR - 1);
+        }
         int p = 0;
         // Unrolled by 4 so the loop counter and pointer bumps are amortised over 48 FMAs.
         for (; p + 4 <= kc; p += 4)

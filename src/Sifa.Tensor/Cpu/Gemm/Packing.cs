@@ -15,7 +15,7 @@ internal static unsafe class Packing
 
     /// <summary>
     /// Packs rows [i0, i0+mc) and inner indices [p0, p0+kc) of op(A) into ⌈mc/6⌉ panels of 6·kc floats,
-    /// panel layout [p][row]; rows past mc are zero. May write up to 2 floats past the last panel (slack).
+    /// panel layout [p][row]; rows past mc are zero. Writes nothing outside those panels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(bool transA, float* a, long lda, int i0, int mc, int p0, int kc, float* dst)
@@ -76,14 +76,16 @@ internal static unsafe class Packing
     {
         int p = 0;
         var z = Vector256<float>.Zero;
-        for (; p + 8 <= kc; p += 8)
+        // Strictly less: the last chunk's 2 spilled floats then land in this panel's next k-step, which the
+        // scalar tail rewrites, so nothing is written outside the panel (threads pack neighbouring panels).
+        for (; p + 8 < kc; p += 8)
         {
             float* s = src + p;
             Transpose8x8(Avx.LoadVector256(s), Avx.LoadVector256(s + lda), Avx.LoadVector256(s + 2 * lda),
                 Avx.LoadVector256(s + 3 * lda), Avx.LoadVector256(s + 4 * lda), Avx.LoadVector256(s + 5 * lda), z, z,
                 out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
             // Each column holds 6 useful values + 2 zeros; storing in increasing order lets the next
-            // store overwrite the 2 extra lanes (the last one spills into the slack / next k-step).
+            // store overwrite the 2 extra lanes (the last one spills into the next k-step).
             float* dd = d + p * MR;
             Avx.Store(dd, o0);
             Avx.Store(dd + 6, o1);
