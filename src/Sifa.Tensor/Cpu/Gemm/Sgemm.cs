@@ -130,6 +130,8 @@ public static unsafe class Sgemm
         float* bufA = packedA != null ? null : PackBuffers.A((long)mcMax * kc + 16);
         float* bufB = PackBuffers.B((long)ncMax * kc + 16);
         float* tile = stackalloc float[MR * NR];
+        float* scale = stackalloc float[4];   // [alpha, beta of this k-block, 1, 0] for the kernels
+        scale[0] = alpha; scale[2] = 1f; scale[3] = 0f;
         bool simd = Fma.IsSupported && Avx2.IsSupported && !ForceScalar;
 
         for (int jc = 0; jc < n; jc += ncMax)
@@ -140,6 +142,7 @@ public static unsafe class Sgemm
                 int kb = Math.Min(kc, k - pc);
                 // Later k-blocks accumulate onto what the first one wrote.
                 float betaBlock = pc == 0 ? beta : 1f;
+                scale[1] = betaBlock;
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
@@ -181,15 +184,15 @@ public static unsafe class Sgemm
                             float* cij = cBase + ir * ldc;
                             if (mr == MR && nr == NR)
                             {
-                                if (simd) MicroKernel.Avx2Fma6x16(kb, ap, bp, cij, ldc, alpha, betaBlock);
-                                else MicroKernel.Scalar6x16(kb, ap, bp, cij, ldc, alpha, betaBlock);
+                                if (simd) MicroKernel.Avx2Fma6x16(kb, ap, bp, cij, ldc, scale);
+                                else MicroKernel.Scalar6x16(kb, ap, bp, cij, ldc, scale);
                             }
                             else
                             {
                                 // Edge tile: the packed panels are zero-padded, so compute the full 6×16 tile
                                 // into a scratch buffer and merge only the valid part.
-                                if (simd) MicroKernel.Avx2Fma6x16(kb, ap, bp, tile, NR, 1f, 0f);
-                                else MicroKernel.Scalar6x16(kb, ap, bp, tile, NR, 1f, 0f);
+                                if (simd) MicroKernel.Avx2Fma6x16(kb, ap, bp, tile, NR, scale + 2);
+                                else MicroKernel.Scalar6x16(kb, ap, bp, tile, NR, scale + 2);
                                 MergeTile(tile, mr, nr, alpha, betaBlock, cij, ldc);
                             }
                         }
