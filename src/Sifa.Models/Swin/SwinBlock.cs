@@ -115,7 +115,7 @@ public sealed class SwinBlock : Module
         var h = Ops.Reshape(_norm1.Forward(x), b, _h, _w, c);
         if (_shift > 0) h = Ops.Roll(h, new[] { -_shift, -_shift }, new[] { 1, 2 });
         var win = WindowPartition(h, _ws);
-        var aw = _attn.Forward(win, _mask?.ToDevice(x.Data.Device));
+        var aw = _attn.Forward(win, _mask == null ? null : new Variable(_mask.ToDevice(x.Data.Device)));
         h = WindowReverse(aw, _ws, _h, _w);
         if (_shift > 0) h = Ops.Roll(h, new[] { _shift, _shift }, new[] { 1, 2 });
         x = x + _dropPath.Forward(Ops.Reshape(h, b, l, c));

@@ -60,7 +60,7 @@ public sealed class WindowAttention : Module
     /// <param name="x">Windows (B·nW, L, C).</param>
     /// <param name="mask">Optional additive mask (nW, L, L) for shifted windows.</param>
     /// <returns>(B·nW, L, C).</returns>
-    public Variable Forward(Variable x, Tensor? mask = null)
+    public Variable Forward(Variable x, Variable? mask = null)
     {
         int b = x.Shape[0], l = x.Shape[1], c = x.Shape[2], d = c / _heads;
         var qkv = Ops.Permute(Ops.Reshape(_qkv.Forward(x), b, l, 3, _heads, d), 2, 0, 3, 1, 4); // (3, B, heads, L, d)
@@ -74,7 +74,7 @@ public sealed class WindowAttention : Module
         if (mask != null)
         {
             int nw = mask.Shape[0];
-            attn = Ops.Reshape(Ops.Reshape(attn, b / nw, nw, _heads, l, l) + new Variable(mask.Unsqueeze(1)), b, _heads, l, l);
+            attn = Ops.Reshape(Ops.Reshape(attn, b / nw, nw, _heads, l, l) + Ops.Reshape(mask, nw, 1, l, l), b, _heads, l, l);
         }
         attn = Ops.Softmax(attn, -1);
         var o = Ops.Reshape(Ops.Transpose(Ops.Matmul(attn, v), 1, 2), b, l, c);

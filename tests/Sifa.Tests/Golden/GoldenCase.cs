@@ -82,6 +82,13 @@ public sealed class GoldenCase
     public int Int(string key, int fallback) =>
         Config.ValueKind == JsonValueKind.Object && Config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : fallback;
 
+    /// <summary>A string config value (or the default).</summary>
+    /// <param name="key">Config key.</param>
+    /// <param name="fallback">Default.</param>
+    /// <returns>The value.</returns>
+    public string Str(string key, string fallback) =>
+        Config.ValueKind == JsonValueKind.Object && Config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : fallback;
+
     /// <summary>A number config value (or the default).</summary>
     /// <param name="key">Config key.</param>
     /// <param name="fallback">Default.</param>

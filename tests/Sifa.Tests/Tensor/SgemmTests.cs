@@ -1,6 +1,6 @@
 using Sifa.Tensors.Cpu;
 
-namespace Sifa.Tests.Tensor;
+namespace Sifa.Tests.TensorTests;
 
 /// <summary>Checks the packed SGEMM against a naive double-accumulated product over odd shapes, strides and flags.</summary>
 public sealed unsafe class SgemmTests

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text.Json;
+using Sifa.Autograd;
+using Sifa.Models;
+using Sifa.Nn;
+using Sifa.Nn.Optim;
+using Sifa.Tensors;
+
+namespace Sifa.Tests.Golden;
+
+/// <summary>
+/// Golden parity of whole models (<c>kind = model</c>): logits, label-smoothed loss, every parameter gradient,
+/// eval logits after the BN update, buffers after the call, and parameters after two optimizer steps.
+/// Tolerance per tensor: max|a-b| ≤ 2e-3 · max|b| (SPEC section 7).
+/// </summary>
+public static class ModelCases
+{
+    /// <summary>Runs a model case.</summary>
+    /// <param name="kind">The kind.</param>
+    /// <param name="c">The case.</param>
+    /// <returns>False when the kind is not <c>model</c>.</returns>
+    public static bool TryRun(string kind, GoldenCase c)
+    {
+        if (kind != "model") return false;
+        var module = Build(c);
+        var model = (IVideoModel)module;
+        ModuleCases.LoadState(c, module);
+        var clip = c.T("in.clip");
+        var target = c.Ints("in.target");
+        float smoothing = (float)c.Number("label_smoothing", 0);
+
+        module.Train();
+        var logits = model.Forward(new Variable(clip));
+        var loss = Ops.CrossEntropy(logits, target, smoothing);
+        AssertModelClose(c, "out.logits", logits.Data);
+        AssertModelClose(c, "out.loss", loss.Data);
+        loss.Backward();
+        var parms = module.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        foreach (var n in c.Names.Where(n => n.StartsWith("grad.param.", StringComparison.Ordinal)))
+        {
+            var key = n["grad.param.".Length..];
+            Assert.True(parms.ContainsKey(key), $"{c.Name}: model has no parameter '{key}'");
+            AssertModelClose(c, n, parms[key].Grad ?? Tensor.Zeros(parms[key].Shape));
+        }
+        Assert.Equal(parms.Count, c.Names.Count(n => n.StartsWith("grad.param.", StringComparison.Ordinal)));
+
+        if (c.Has("out.eval_logits"))
+        {
+            module.Eval();
+            using (GradMode.NoGrad()) AssertModelClose(c, "out.eval_logits", model.Forward(new Variable(clip)).Data);
+            var bufs = module.NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer.Tensor);
+            foreach (var n in c.Names.Where(n => n.StartsWith("buf_after.", StringComparison.Ordinal)))
+                AssertModelClose(c, n, bufs[n["buf_after.".Length..]]);
+        }
+
+        // Two optimizer steps from the initial state, a fresh forward/backward per step, training mode.
+        ModuleCases.LoadState(c, module);
+        module.Train();
+        foreach (var p in module.Parameters()) p.Grad = null;
+        Optimizer opt;
+        double[] lrs;
+        if (c.Config.TryGetProperty("sgd", out var sgd))
+        {
+            lrs = sgd.GetProperty("lrs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            opt = new SGD(module.Parameters(), lrs[0], momentum: sgd.GetProperty("momentum").GetDouble(), weightDecay: sgd.GetProperty("weight_decay").GetDouble());
+        }
+        else
+        {
+            var aw = c.Config.GetProperty("adamw");
+            lrs = aw.GetProperty("lrs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            var betas = aw.GetProperty("betas").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            opt = new AdamW(module.Parameters(), lrs[0], betas[0], betas[1], aw.GetProperty("eps").GetDouble(), aw.GetProperty("weight_decay").GetDouble());
+        }
+        foreach (var lr in lrs)
+        {
+            opt.SetLr(lr);
+            opt.ZeroGrad();
+            Ops.CrossEntropy(model.Forward(new Variable(clip)), target, smoothing).Backward();
+            opt.Step();
+        }
+        foreach (var n in c.Names.Where(n => n.StartsWith("step2.param.", StringComparison.Ordinal)))
+            AssertModelClose(c, n, parms[n["step2.param.".Length..]].Data);
+        return true;
+    }
+
+    private static Module Build(GoldenCase c)
+    {
+        var cfg = c.Config;
+        var sifa = cfg.TryGetProperty("sifa", out var s) && s.ValueKind == JsonValueKind.Object
+            ? new SifaOptions(s.TryGetProperty("k", out var k) ? k.GetInt32() : 3) : new SifaOptions();
+        var stages = c.IntList("sifa_stages");
+        var gen = new Generator(0);
+        return c.Str("model", "") switch
+        {
+            "sifa_resnet" => new SifaResNet(new ResNetConfig(c.IntList("layers")!, c.Int("width", 64), c.Int("num_classes", 400), stages, sifa,
+                c.Int("stem_stride", 1), Dropout: 0f), gen),
+            "sifa_swin" => new SifaSwin(new SwinConfig(c.Int("image", 224), c.Int("patch", 4), c.Int("embed", 96), c.IntList("depths"), c.IntList("heads"),
+                c.Int("window", 7), c.Int("num_classes", 400), stages, sifa, 4f, DropPath: 0f, StemStride: c.Int("stem_stride", 1)), gen),
+            var m => throw new InvalidDataException($"{c.Name}: unknown model '{m}'"),
+        };
+    }
+
+    /// <summary>Asserts max|a-b| ≤ 2e-3 · max|b| for one tensor.</summary>
+    /// <param name="c">The case.</param>
+    /// <param name="name">Expected tensor name.</param>
+    /// <param name="actual">Computed value.</param>
+    public static void AssertModelClose(GoldenCase c, string name, Tensor actual)
+    {
+        var b = c.T(name).ToArray();
+        var a = actual.ToArray();
+        Assert.True(a.Length == b.Length, $"{c.Name}: {name} has {a.Length} values, expected {b.Length}");
+        double maxB = 0, maxErr = 0;
+        int worst = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            maxB = Math.Max(maxB, Math.Abs(b[i]));
+            double e = Math.Abs((double)a[i] - b[i]);
+            if (double.IsNaN(e)) e = double.PositiveInfinity;
+            if (e > maxErr) { maxErr = e; worst = i; }
+        }
+        Assert.True(maxErr <= 2e-3 * maxB + 1e-12, string.Create(CultureInfo.InvariantCulture,
+            $"{c.Name}: {name} max|a-b| = {maxErr:G4} > 2e-3·max|b| = {2e-3 * maxB:G4} (at {worst}: got {a[worst]:G7}, expected {b[worst]:G7})"));
+    }
+}
