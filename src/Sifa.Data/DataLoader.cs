@@ -248,6 +248,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
                 }
                 catch (SampleLoadException e)
                 {
+                    if (e.Index < 0) e.Index = idx;
                     if (Options.Strict) throw;
                     bad = e;
                 }
@@ -398,6 +399,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
         public VideoBatch? Take(int b)
         {
             var slot = _slots[b]!;
+            if (_cts.IsCancellationRequested) ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
             if (_threads.Length == 0)
                 for (int pos = b * _batchSize; pos < b * _batchSize + slot.Items.Length; pos++) LoadPosition(pos, _cts.Token);
             try
@@ -415,6 +417,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
         public async Task<VideoBatch?> TakeAsync(int b)
         {
             var slot = _slots[b]!;
+            if (_cts.IsCancellationRequested) ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
             if (_threads.Length == 0)
                 for (int pos = b * _batchSize; pos < b * _batchSize + slot.Items.Length; pos++) LoadPosition(pos, _cts.Token);
             try
