@@ -189,7 +189,15 @@ public sealed class SyntheticMotionDataset : IVideoDataset
             var d = RandomShape(ref rng, br, bgG, bb);
             Draw(bg, S, d, rng.Range(0, S), rng.Range(0, S), baseRadius * rng.Range(0.7f, 1.2f), rng.Range(0, 6.2832f), 1f, 1f);
         }
-        for (int i = 0; i < 3 * plane; i++) bg[i] += (rng.NextFloat() - 0.5f) * 0.08f;
+        if (3 * plane <= NoiseTable.Length / 2)
+        {
+            int off = rng.Int(NoiseTable.Length - 3 * plane);
+            for (int i = 0; i < 3 * plane; i++) bg[i] += NoiseTable[off + i] * 0.08f;
+        }
+        else
+        {
+            for (int i = 0; i < 3 * plane; i++) bg[i] += (rng.NextFloat() - 0.5f) * 0.08f;
+        }
 
         // ---- the moving object and its (forward) trajectory for the class pair
         var obj = RandomShape(ref rng, br, bgG, bb);
@@ -238,6 +246,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
         float invStd0 = normalize ? 1f / Std[0] : 1f, invStd1 = normalize ? 1f / Std[1] : 1f, invStd2 = normalize ? 1f / Std[2] : 1f;
         float m0 = normalize ? Mean[0] : 0f, m1 = normalize ? Mean[1] : 0f, m2 = normalize ? Mean[2] : 0f;
         float noiseAmp = noiseLevel * 3.4641f;                                           // uniform noise with that std
+        bool tableNoise = 3 * plane <= NoiseTable.Length / 2;
         for (int t = 0; t < T; t++)
         {
             float tc = t - half;
@@ -246,17 +255,61 @@ public sealed class SyntheticMotionDataset : IVideoDataset
             Draw(frame, S, obj, cx0 + vx * tc, cy0 + vy * tc, baseRadius * MathF.Pow(growth, tc), angle0 + spin * tc, 1f + w, 1f - w);
             int outT = reverse ? T - 1 - t : t;
             var o = dst.AsSpan(outT * 3 * plane, 3 * plane);
-            for (int i = 0; i < plane; i++)
+            if (tableNoise)
             {
-                uint bits = rng.NextUInt();
-                float n0 = ((bits & 0x3FF) * (1f / 1023f) - 0.5f) * noiseAmp;
-                float n1 = (((bits >> 10) & 0x3FF) * (1f / 1023f) - 0.5f) * noiseAmp;
-                float n2 = (((bits >> 20) & 0x3FF) * (1f / 1023f) - 0.5f) * noiseAmp;
-                o[i] = (Math.Clamp(frame[i] + n0, 0f, 1f) - m0) * invStd0;
-                o[plane + i] = (Math.Clamp(frame[plane + i] + n1, 0f, 1f) - m1) * invStd1;
-                o[2 * plane + i] = (Math.Clamp(frame[2 * plane + i] + n2, 0f, 1f) - m2) * invStd2;
+                // Per-frame noise: a random window of a fixed table of uniform noise.
+                int off = rng.Int(NoiseTable.Length - 3 * plane);
+                var noise = NoiseTable.AsSpan(off, 3 * plane);
+                NoisyNormalize(frame.AsSpan(0, plane), noise[..plane], noiseAmp, m0, invStd0, o[..plane]);
+                NoisyNormalize(frame.AsSpan(plane, plane), noise.Slice(plane, plane), noiseAmp, m1, invStd1, o.Slice(plane, plane));
+                NoisyNormalize(frame.AsSpan(2 * plane, plane), noise.Slice(2 * plane, plane), noiseAmp, m2, invStd2, o.Slice(2 * plane, plane));
+            }
+            else
+            {
+                for (int i = 0; i < plane; i++)
+                {
+                    uint bits = rng.NextUInt();
+                    float n0 = ((bits & 0x3FF) * (1f / 1023f) - 0.5f) * noiseAmp;
+                    float n1 = (((bits >> 10) & 0x3FF) * (1f / 1023f) - 0.5f) * noiseAmp;
+                    float n2 = (((bits >> 20) & 0x3FF) * (1f / 1023f) - 0.5f) * noiseAmp;
+                    o[i] = (Math.Clamp(frame[i] + n0, 0f, 1f) - m0) * invStd0;
+                    o[plane + i] = (Math.Clamp(frame[plane + i] + n1, 0f, 1f) - m1) * invStd1;
+                    o[2 * plane + i] = (Math.Clamp(frame[2 * plane + i] + n2, 0f, 1f) - m2) * invStd2;
+                }
             }
         }
+    }
+
+    /// <summary>Uniform noise on [-0.5, 0.5), generated once from a fixed seed.</summary>
+    private static readonly float[] NoiseTable = MakeNoiseTable(1 << 18);
+
+    private static float[] MakeNoiseTable(int n)
+    {
+        var rng = new FastRng(0x6E6F697365UL);
+        var table = new float[n];
+        for (int i = 0; i < n; i++) table[i] = rng.NextFloat() - 0.5f;
+        return table;
+    }
+
+    /// <summary>dst = (clamp(src + amp * noise, 0, 1) - mean) * invStd, vectorised (element-wise, so the result equals the scalar loop's).</summary>
+    private static void NoisyNormalize(ReadOnlySpan<float> src, ReadOnlySpan<float> noise, float amp, float mean, float invStd, Span<float> dst)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int w = System.Numerics.Vector<float>.Count;
+            var vAmp = new System.Numerics.Vector<float>(amp);
+            var vMean = new System.Numerics.Vector<float>(mean);
+            var vInv = new System.Numerics.Vector<float>(invStd);
+            for (; i <= src.Length - w; i += w)
+            {
+                var v = new System.Numerics.Vector<float>(src.Slice(i)) + new System.Numerics.Vector<float>(noise.Slice(i)) * vAmp;
+                v = System.Numerics.Vector.Min(System.Numerics.Vector.Max(v, System.Numerics.Vector<float>.Zero), System.Numerics.Vector<float>.One);
+                ((v - vMean) * vInv).CopyTo(dst.Slice(i));
+            }
+        }
+        for (; i < src.Length; i++)
+            dst[i] = (Math.Clamp(src[i] + noise[i] * amp, 0f, 1f) - mean) * invStd;
     }
 
     private static float Centre(ref FastRng rng, int S, float margin) =>
