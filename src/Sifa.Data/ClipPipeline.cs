@@ -164,7 +164,7 @@ public sealed class ClipPipeline
             throw new SampleLoadException(source.Path, $"decoder returned {frames.Count} frames of {frames.Width}x{frames.Height}, expected {unique.Length} of {decW}x{decH}");
 
         int views = clips * crops.Length, plane = size * size;
-        var data = new float[views * T * 3 * plane];
+        var data = GC.AllocateUninitializedArray<float>(views * T * 3 * plane);
         for (int k = 0; k < crops.Length; k++)
         {
             var rows = TapsWindow(frames.Height, rh, crops[k].Y, size);

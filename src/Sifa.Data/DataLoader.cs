@@ -275,7 +275,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
             if (s.Views != first.Views || s.Frames != first.Frames || s.Height != first.Height || s.Width != first.Width)
                 throw new InvalidOperationException(
                     $"sample {i} has shape ({s.Views}, {s.Frames}, 3, {s.Height}, {s.Width}) but sample {items[0].Index} has ({first.Views}, {first.Frames}, 3, {first.Height}, {first.Width})");
-        var data = new float[(long)per * items.Count];
+        var data = GC.AllocateUninitializedArray<float>(checked(per * items.Count));
         for (int k = 0; k < items.Count; k++) Array.Copy(items[k].Sample.Data, 0, data, (long)k * per, per);
         var clips = Tensor.FromArray(data, items.Count * first.Views, first.Frames, 3, first.Height, first.Width);
         return new VideoBatch(clips, items.Select(x => x.Sample.Label).ToArray(), items.Select(x => x.Index).ToArray(), first.Views, epoch, batchIndex);

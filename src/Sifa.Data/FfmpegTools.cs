@@ -241,7 +241,7 @@ public static class FfmpegTools
         int frameBytes = width * height * 3;
         long total = (long)frameBytes * frameIndices.Count;
         if (total > Array.MaxLength) throw new ArgumentException($"{frameIndices.Count} frames of {width}x{height} are too large for one buffer");
-        var outBuf = new byte[total];
+        var outBuf = GC.AllocateUninitializedArray<byte>((int)total);
         int produced = 0;
         int runStart = 0;
         string? lastErr = null;
@@ -407,7 +407,7 @@ public static class FfmpegTools
             });
         }
 
-        var buf = new byte[Math.Max(expectedBytes, 4096)];
+        var buf = GC.AllocateUninitializedArray<byte>(Math.Max(expectedBytes, 4096));
         int len = 0;
         var stdout = p.StandardOutput.BaseStream;
         while (true)

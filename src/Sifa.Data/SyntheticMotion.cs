@@ -133,7 +133,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
     public static float[] Render(int label, ulong seed, int frames, int size, bool normalize = true, float noiseLevel = 0.03f, int maxDistractors = 2)
     {
         if ((uint)label >= 8) throw new ArgumentOutOfRangeException(nameof(label), label, "synthetic-motion has 8 classes");
-        var dst = new float[frames * 3 * size * size];
+        var dst = GC.AllocateUninitializedArray<float>(frames * 3 * size * size);
         RenderInto(dst, label, seed, frames, size, normalize, noiseLevel, maxDistractors);
         return dst;
     }

@@ -334,7 +334,7 @@ public class VideoPipelineTests : IClassFixture<MediaFixture>
                 var ds = make(new ClipPipeline(sampler, true, opts));
                 ds.Load(0, new Random(0));
                 var sw = Stopwatch.StartNew();
-                const int n = 4;
+                const int n = 2;
                 for (int i = 0; i < n; i++) ds.Load(0, new Random(i + 1));
                 _out.WriteLine($"{name,-6} {sname,-15}: {sw.Elapsed.TotalMilliseconds / n:0} ms per 8x224x224 training clip (320x240 source)");
             }
