@@ -1,0 +1,310 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+
+namespace Sifa.Data;
+
+/// <summary>One video of a list: its file and label.</summary>
+/// <param name="Path">The video file (rooted).</param>
+/// <param name="Label">The class label.</param>
+public sealed record VideoEntry(string Path, int Label);
+
+/// <summary>One frame folder of a list: its directory, frame count and label.</summary>
+/// <param name="Directory">The frame folder (rooted).</param>
+/// <param name="FrameCount">Frames in the folder.</param>
+/// <param name="Label">The class label.</param>
+public sealed record FrameFolderEntry(string Directory, int FrameCount, int Label);
+
+/// <summary>Reads mmaction2-style annotation lists and class-name files.</summary>
+public static class AnnotationFiles
+{
+    /// <summary>Reads a class-name file: one name per line (blank lines and surrounding spaces ignored); line order gives the label.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The names.</returns>
+    public static IReadOnlyList<string> ReadClassNames(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"class-name file not found: {path}", path);
+        var names = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        if (names.Length == 0) throw new InvalidDataException($"class-name file is empty: {path}");
+        return names;
+    }
+
+    /// <summary>
+    /// Reads a video list: lines <c>relative/path.mp4 label</c> (the path may contain spaces; the last
+    /// field is the label). Blank lines and lines starting with <c>#</c> are skipped.
+    /// </summary>
+    /// <param name="listFile">The list file.</param>
+    /// <param name="dataRoot">Folder the paths are relative to (the list's folder when null).</param>
+    /// <returns>The entries.</returns>
+    public static IReadOnlyList<VideoEntry> ReadVideoList(string listFile, string? dataRoot = null)
+    {
+        var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(listFile)) ?? ".";
+        var list = new List<VideoEntry>();
+        foreach (var (fields, lineNo) in Lines(listFile))
+        {
+            if (fields.Length < 2) throw Bad(listFile, lineNo, "expected `path label`");
+            int label = ParseInt(fields[^1], listFile, lineNo, "label");
+            list.Add(new VideoEntry(Path.Combine(root, string.Join(' ', fields[..^1])), label));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Reads a frame-folder list: lines <c>dir num_frames label</c> (the folder may contain spaces; the
+    /// last two fields are the frame count and label).
+    /// </summary>
+    /// <param name="listFile">The list file.</param>
+    /// <param name="dataRoot">Folder the directories are relative to (the list's folder when null).</param>
+    /// <returns>The entries.</returns>
+    public static IReadOnlyList<FrameFolderEntry> ReadFrameList(string listFile, string? dataRoot = null)
+    {
+        var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(listFile)) ?? ".";
+        var list = new List<FrameFolderEntry>();
+        foreach (var (fields, lineNo) in Lines(listFile))
+        {
+            if (fields.Length < 3) throw Bad(listFile, lineNo, "expected `dir num_frames label`");
+            int frames = ParseInt(fields[^2], listFile, lineNo, "frame count");
+            int label = ParseInt(fields[^1], listFile, lineNo, "label");
+            list.Add(new FrameFolderEntry(Path.Combine(root, string.Join(' ', fields[..^2])), frames, label));
+        }
+        return list;
+    }
+
+    /// <summary>Class names for a list: the class-name file when given (labels must fit it), else the label numbers.</summary>
+    internal static IReadOnlyList<string> ClassNamesFor(IEnumerable<int> labels, string? classNamesFile, string listFile)
+    {
+        int max = -1;
+        foreach (var l in labels)
+        {
+            if (l < 0) throw new InvalidDataException($"{listFile}: negative label {l}");
+            max = Math.Max(max, l);
+        }
+        if (classNamesFile != null)
+        {
+            var names = ReadClassNames(classNamesFile);
+            if (max >= names.Count) throw new InvalidDataException($"{listFile}: label {max} but {classNamesFile} names only {names.Count} classes");
+            return names;
+        }
+        return Enumerable.Range(0, max + 1).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    private static IEnumerable<(string[] Fields, int LineNo)> Lines(string listFile)
+    {
+        if (!File.Exists(listFile)) throw new FileNotFoundException($"list file not found: {listFile}", listFile);
+        int n = 0;
+        foreach (var raw in File.ReadLines(listFile))
+        {
+            n++;
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            yield return (line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries), n);
+        }
+    }
+
+    private static int ParseInt(string s, string file, int lineNo, string what) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(file, lineNo, $"bad {what} '{s}'");
+
+    private static InvalidDataException Bad(string file, int lineNo, string msg) => new($"{file}:{lineNo}: {msg}");
+}
+
+/// <summary>Shared plumbing of the file-backed datasets: probe caching and error tagging.</summary>
+public abstract class FileVideoDataset : IVideoDataset
+{
+    private readonly ConcurrentDictionary<string, VideoInfo> _probes = new();
+
+    /// <summary>Creates the dataset (checks that ffmpeg is installed).</summary>
+    /// <param name="pipeline">Sampling and transforms.</param>
+    /// <exception cref="FfmpegNotFoundException">ffmpeg or ffprobe is missing.</exception>
+    protected FileVideoDataset(ClipPipeline pipeline)
+    {
+        FfmpegTools.EnsureAvailable();
+        Pipeline = pipeline;
+    }
+
+    /// <summary>Sampling and transforms.</summary>
+    public ClipPipeline Pipeline { get; }
+
+    /// <inheritdoc />
+    public abstract int Count { get; }
+
+    /// <inheritdoc />
+    public abstract IReadOnlyList<string> ClassNames { get; }
+
+    /// <inheritdoc />
+    public abstract int GetLabel(int index);
+
+    /// <inheritdoc />
+    public abstract string GetSource(int index);
+
+    /// <summary>The frame source of a sample.</summary>
+    /// <param name="index">The sample index.</param>
+    /// <returns>The source.</returns>
+    protected abstract IFrameSource CreateSource(int index);
+
+    /// <summary>Probes a file once and remembers the result (failures are not remembered).</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The probe result.</returns>
+    protected VideoInfo CachedProbe(string path)
+    {
+        if (_probes.TryGetValue(path, out var info)) return info;
+        info = FfmpegTools.Probe(path, Pipeline.Decode);
+        _probes[path] = info;
+        return info;
+    }
+
+    /// <inheritdoc />
+    public VideoSample Load(int index, Random rng, CancellationToken cancellationToken = default)
+    {
+        if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"dataset has {Count} samples");
+        try
+        {
+            return Pipeline.Run(CreateSource(index), GetLabel(index), rng, cancellationToken);
+        }
+        catch (SampleLoadException e)
+        {
+            e.Index = index;
+            throw;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SampleLoadException(GetSource(index), e.Message, e) { Index = index };
+        }
+    }
+}
+
+/// <summary>A list of video files (<c>relative/path.mp4 label</c> per line), decoded with ffmpeg.</summary>
+public sealed class VideoListDataset : FileVideoDataset
+{
+    /// <summary>Reads the list.</summary>
+    /// <param name="listFile">The list file.</param>
+    /// <param name="dataRoot">Folder the paths are relative to (the list's folder when null).</param>
+    /// <param name="pipeline">Sampling and transforms.</param>
+    /// <param name="classNamesFile">Optional class-name file (one name per line).</param>
+    public VideoListDataset(string listFile, string? dataRoot, ClipPipeline pipeline, string? classNamesFile = null) : base(pipeline)
+    {
+        Entries = AnnotationFiles.ReadVideoList(listFile, dataRoot);
+        ClassNames = AnnotationFiles.ClassNamesFor(Entries.Select(e => e.Label), classNamesFile, listFile);
+    }
+
+    /// <summary>The videos.</summary>
+    public IReadOnlyList<VideoEntry> Entries { get; }
+
+    /// <inheritdoc />
+    public override int Count => Entries.Count;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> ClassNames { get; }
+
+    /// <inheritdoc />
+    public override int GetLabel(int index) => Entries[index].Label;
+
+    /// <inheritdoc />
+    public override string GetSource(int index) => Entries[index].Path;
+
+    /// <inheritdoc />
+    protected override IFrameSource CreateSource(int index) => new VideoFileSource(Entries[index].Path, Pipeline.Decode, CachedProbe);
+}
+
+/// <summary>
+/// A list of frame folders (<c>dir num_frames label</c> per line) holding frame images named by a
+/// template (default <c>img_{:05}.jpg</c>, from 1), decoded with ffmpeg.
+/// </summary>
+public sealed class RawFrameDataset : FileVideoDataset
+{
+    /// <summary>Reads the list.</summary>
+    /// <param name="listFile">The list file.</param>
+    /// <param name="dataRoot">Folder the directories are relative to (the list's folder when null).</param>
+    /// <param name="pipeline">Sampling and transforms.</param>
+    /// <param name="classNamesFile">Optional class-name file (one name per line).</param>
+    /// <param name="filenameTemplate">Frame file names, Python (<c>img_{:05}.jpg</c>) or .NET (<c>img_{0:D5}.jpg</c>) style.</param>
+    /// <param name="startIndex">The number of the first frame file.</param>
+    public RawFrameDataset(string listFile, string? dataRoot, ClipPipeline pipeline, string? classNamesFile = null,
+        string filenameTemplate = "img_{:05}.jpg", int startIndex = 1) : base(pipeline)
+    {
+        Entries = AnnotationFiles.ReadFrameList(listFile, dataRoot);
+        ClassNames = AnnotationFiles.ClassNamesFor(Entries.Select(e => e.Label), classNamesFile, listFile);
+        FilenameTemplate = FrameFolderSource.NormalizeTemplate(filenameTemplate);
+        StartIndex = startIndex;
+    }
+
+    /// <summary>The frame folders.</summary>
+    public IReadOnlyList<FrameFolderEntry> Entries { get; }
+
+    /// <summary>The .NET format of the frame file names.</summary>
+    public string FilenameTemplate { get; }
+
+    /// <summary>The number of the first frame file.</summary>
+    public int StartIndex { get; }
+
+    /// <inheritdoc />
+    public override int Count => Entries.Count;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> ClassNames { get; }
+
+    /// <inheritdoc />
+    public override int GetLabel(int index) => Entries[index].Label;
+
+    /// <inheritdoc />
+    public override string GetSource(int index) => Entries[index].Directory;
+
+    /// <inheritdoc />
+    protected override IFrameSource CreateSource(int index)
+    {
+        var e = Entries[index];
+        return new FrameFolderSource(e.Directory, e.FrameCount, FilenameTemplate, StartIndex, Pipeline.Decode, CachedProbe);
+    }
+}
+
+/// <summary>
+/// UCF-101-style class folders: <c>root/ClassName/*.avi|mp4|...</c> (searched recursively). Classes are
+/// the folder names sorted ordinally, or the order of a class-name file when one is given.
+/// </summary>
+public sealed class ClassFolderDataset : FileVideoDataset
+{
+    /// <summary>Video file extensions looked for by default.</summary>
+    public static IReadOnlyList<string> DefaultExtensions { get; } = new[] { ".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg" };
+
+    /// <summary>Scans the folders.</summary>
+    /// <param name="root">The folder holding one sub-folder per class.</param>
+    /// <param name="pipeline">Sampling and transforms.</param>
+    /// <param name="classNamesFile">Optional class-name file fixing the label order (every name must have a folder).</param>
+    /// <param name="extensions">File extensions to include (<see cref="DefaultExtensions"/> when null).</param>
+    public ClassFolderDataset(string root, ClipPipeline pipeline, string? classNamesFile = null, IEnumerable<string>? extensions = null) : base(pipeline)
+    {
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
+        var exts = new HashSet<string>(extensions ?? DefaultExtensions, StringComparer.OrdinalIgnoreCase);
+        IReadOnlyList<string> classes = classNamesFile != null
+            ? AnnotationFiles.ReadClassNames(classNamesFile)
+            : Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        var entries = new List<VideoEntry>();
+        for (int label = 0; label < classes.Count; label++)
+        {
+            var dir = Path.Combine(root, classes[label]);
+            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"class folder not found: {dir}");
+            entries.AddRange(Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+                .Where(f => exts.Contains(Path.GetExtension(f)))
+                .Order(StringComparer.Ordinal)
+                .Select(f => new VideoEntry(f, label)));
+        }
+        ClassNames = classes;
+        Entries = entries;
+    }
+
+    /// <summary>The videos, class by class.</summary>
+    public IReadOnlyList<VideoEntry> Entries { get; }
+
+    /// <inheritdoc />
+    public override int Count => Entries.Count;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> ClassNames { get; }
+
+    /// <inheritdoc />
+    public override int GetLabel(int index) => Entries[index].Label;
+
+    /// <inheritdoc />
+    public override string GetSource(int index) => Entries[index].Path;
+
+    /// <inheritdoc />
+    protected override IFrameSource CreateSource(int index) => new VideoFileSource(Entries[index].Path, Pipeline.Decode, CachedProbe);
+}
