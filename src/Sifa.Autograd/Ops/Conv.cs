@@ -31,6 +31,7 @@ public static partial class Ops
         Tensor xv = x.Data, wv = weight.Data;
         var backend = xv.Backend;
         var y = backend.Conv2dForward(xv, wv, bias?.Data, geometry);
+        FlopCounter.Add((long)y.Numel * (wv.Numel / wv.Shape[0])); // each output: Cin/groups·kh·kw multiply-adds
         var inputs = bias == null ? new[] { x, weight } : new[] { x, weight, bias };
         return Variable.FromOp(y, "conv2d", inputs, g =>
         {
