@@ -6,6 +6,8 @@ using Sifa.Tensors.IO;
 
 namespace Sifa.Tests.Golden;
 
+using Tensor = Sifa.Tensors.Tensor;
+
 /// <summary>
 /// One golden file (SPEC section 7): its tensors (<c>in.*</c>, <c>param.*</c>, <c>buf.*</c>, <c>dy.*</c>, <c>out.*</c>,
 /// <c>grad.*</c>, <c>buf_after.*</c>), its case name, kind and JSON config, and the single-op tolerance check.
