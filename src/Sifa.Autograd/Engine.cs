@@ -25,6 +25,9 @@ public static class Engine
 
         var order = TopoOrder(root);
         var grads = new Dictionary<Variable, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
+        // Storages already owned by a leaf gradient (or the caller's seed): a pass-through gradient (add hands the same g
+        // to both inputs) must not become two leaves' Grad, or an in-place update of one would change the other.
+        var owned = new HashSet<Storage>(ReferenceEqualityComparer.Instance) { seed.Storage };
         using var _ = GradMode.NoGrad();
         foreach (var v in order)
         {
@@ -32,7 +35,9 @@ public static class Engine
             var node = v.GradFn;
             if (node == null)
             {
-                if (v.RequiresGrad) v.Grad = v.Grad == null ? g.Contiguous() : v.Grad + g;
+                if (!v.RequiresGrad) continue;
+                if (v.Grad != null) v.Grad = v.Grad + g;
+                else v.Grad = g.IsContiguous && owned.Add(g.Storage) ? g : g.Clone();
                 continue;
             }
             var fn = node.BackwardFn ?? throw new InvalidOperationException(

@@ -213,7 +213,11 @@ public sealed partial class Tensor
     [System.Runtime.CompilerServices.IndexerName("At")]
     public float this[params int[] index]
     {
-        get => ((CpuStorage)ToDevice(Device.Cpu).Storage).Data[ElementOffset(index)];
+        get
+        {
+            var host = ToDevice(Device.Cpu); // a dense copy for a device tensor: index it with its own strides
+            return ((CpuStorage)host.Storage).Data[host.ElementOffset(index)];
+        }
         set
         {
             if (Storage is not CpuStorage cs) throw new InvalidOperationException("element writes need a CPU tensor");

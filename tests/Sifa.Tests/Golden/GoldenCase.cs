@@ -6,6 +6,8 @@ using Sifa.Tensors.IO;
 
 namespace Sifa.Tests.Golden;
 
+using Tensor = Sifa.Tensors.Tensor;
+
 /// <summary>
 /// One golden file (SPEC section 7): its tensors (<c>in.*</c>, <c>param.*</c>, <c>buf.*</c>, <c>dy.*</c>, <c>out.*</c>,
 /// <c>grad.*</c>, <c>buf_after.*</c>), its case name, kind and JSON config, and the single-op tolerance check.
@@ -33,6 +35,11 @@ public sealed class GoldenCase
         using var doc = JsonDocument.Parse(Metadata.TryGetValue("config", out var cfg) && cfg.Length > 0 ? cfg : "{}");
         Config = doc.RootElement.Clone();
     }
+
+    /// <summary>Reads a golden file (same as the constructor).</summary>
+    /// <param name="path">The safetensors file.</param>
+    /// <returns>The case.</returns>
+    public static GoldenCase Load(string path) => new(path);
 
     /// <summary>The file.</summary>
     public string Path { get; }
@@ -145,6 +152,33 @@ public sealed class GoldenCase
         if (worstRatio > 1)
             Assert.Fail(string.Create(CultureInfo.InvariantCulture,
                 $"{Name}: {name} {Tensor.Fmt(expected.Shape)} differs: max |a-b| = {maxErr:G4}; worst at flat index {worst}: got {a[worst]:G7}, expected {b[worst]:G7} (tolerance {Atol} + {Rtol}·|b|)"));
+    }
+
+    /// <summary>
+    /// The whole-model check of SPEC section 7: max|a − b| ≤ <paramref name="relative"/>·max|b| over the tensor
+    /// (same shape), reporting the tensor name and both maxima.
+    /// </summary>
+    /// <param name="name">Full tensor name of the expected value.</param>
+    /// <param name="actual">The computed value.</param>
+    /// <param name="relative">The relative bound (2e-3 for model cases).</param>
+    public void AssertCloseToMax(string name, Tensor? actual, double relative = 2e-3)
+    {
+        if (actual == null) Assert.Fail($"{Name}: {name} was not computed (null)");
+        var expected = Get(name).Tensor;
+        if (!expected.Shape.AsSpan().SequenceEqual(actual!.Shape) && !(expected.Numel == 1 && actual.Numel == 1))
+            Assert.Fail($"{Name}: {name} has shape {Tensor.Fmt(actual.Shape)}, expected {Tensor.Fmt(expected.Shape)}");
+        var a = actual.ToArray();
+        var b = expected.ToArray();
+        double maxErr = 0, maxRef = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double err = Math.Abs((double)a[i] - b[i]);
+            maxErr = double.IsNaN(err) ? double.PositiveInfinity : Math.Max(maxErr, err);
+            maxRef = Math.Max(maxRef, Math.Abs((double)b[i]));
+        }
+        if (!(maxErr <= relative * maxRef))
+            Assert.Fail(string.Create(CultureInfo.InvariantCulture,
+                $"{Name}: {name} {Tensor.Fmt(expected.Shape)} differs: max |a-b| = {maxErr:G4} > {relative}·max|b| = {relative * maxRef:G4}"));
     }
 
     /// <summary>Reads only the kind from a file's header (cheap; null when unreadable).</summary>

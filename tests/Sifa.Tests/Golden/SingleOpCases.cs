@@ -4,6 +4,7 @@ using Sifa.Tensors;
 namespace Sifa.Tests.Golden;
 
 using Ops = Sifa.Autograd.Ops;
+using Tensor = Sifa.Tensors.Tensor;
 
 /// <summary>
 /// Golden parity of the single ops (SPEC section 7): runs one golden case through the matching op, then checks

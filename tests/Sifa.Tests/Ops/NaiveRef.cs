@@ -3,6 +3,8 @@ using Sifa.Tensors;
 
 namespace Sifa.Tests.OpTests;
 
+using Tensor = Sifa.Tensors.Tensor;
+
 /// <summary>Naive loop references (double accumulation) and helpers shared by the op tests.</summary>
 internal static class NaiveRef
 {

@@ -4,6 +4,7 @@ using Sifa.Tensors;
 namespace Sifa.Tests.OpTests;
 
 using Ops = Sifa.Autograd.Ops;
+using Tensor = Sifa.Tensors.Tensor;
 
 public class PoolTests
 {

@@ -136,7 +136,7 @@ public sealed partial class CpuBackend
                     {
                         float* dyg = dyn + (long)grp * s.Mg * s.P;
                         float* xg = px + xo + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W;
-                        float* cols = s.Direct ? null : Scratch.Cols((long)s.K * s.P);
+                        float* cols = s.Direct || !(needWeight || needInput) ? null : Scratch.Cols((long)s.K * s.P);
                         if (needWeight)
                         {
                             float* b = xg;

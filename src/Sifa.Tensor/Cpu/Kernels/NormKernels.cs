@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace Sifa.Tensors.Cpu;
 
 // Batch norm (per channel of (N, C, ...), parallel over channels) and layer norm (per row of the last dim,
-// parallel over rows). Statistics are two-pass (mean, then Σ(x − mean)²) with per-plane float SIMD sums
+// parallel over rows). Statistics are two-pass (mean, then Σ(x − mean)²) with float SIMD sums over 1024-element chunks
 // accumulated in double.
 public sealed partial class CpuBackend
 {
@@ -44,11 +44,11 @@ public sealed partial class CpuBackend
         CpuParallel.For(c, ch =>
         {
             double sum = 0;
-            for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(new ReadOnlySpan<float>(xd, xo + (i * c + ch) * s, s));
+            for (int i = 0; i < n; i++) sum += SimdMath.SumDouble(new ReadOnlySpan<float>(xd, xo + (i * c + ch) * s, s));
             double mu = sum / m;
             float muf = (float)mu;
             double sq = 0;
-            for (int i = 0; i < n; i++) sq += SimdMath.SumSqDiff(new ReadOnlySpan<float>(xd, xo + (i * c + ch) * s, s), muf);
+            for (int i = 0; i < n; i++) sq += SimdMath.SumSqDiffDouble(new ReadOnlySpan<float>(xd, xo + (i * c + ch) * s, s), muf);
             // Σ(x − μ)² = Σ(x − μf)² − m(μ − μf)²
             double var = Math.Max(0, sq / m - (mu - muf) * (mu - muf));
             double istd = 1.0 / Math.Sqrt(var + eps);
@@ -131,7 +131,7 @@ public sealed partial class CpuBackend
                 for (int i = 0; i < n; i++)
                 {
                     int at = (i * c + ch) * s;
-                    SimdMath.SumDyAndDyXmu(new ReadOnlySpan<float>(gd, go + at, s), new ReadOnlySpan<float>(xd, xo + at, s), mu, out float a, out float b);
+                    SimdMath.SumDyAndDyXmuDouble(new ReadOnlySpan<float>(gd, go + at, s), new ReadOnlySpan<float>(xd, xo + at, s), mu, out double a, out double b);
                     sdy += a; sdyx += b;
                 }
             if (dbd != null) dbd[ch] = (float)sdy;

@@ -7,6 +7,39 @@ namespace Sifa.Tensors.Cpu;
 /// <summary>Fused row kernels that TensorPrimitives has no single call for (two accumulators, three operands).</summary>
 internal static class SimdMath
 {
+    // Rows are reduced in float SIMD over chunks of this many elements, the chunk sums added in double.
+    private const int Chunk = 1024;
+
+    /// <summary>Σ x with float SIMD partial sums over 1024-element chunks accumulated in double.</summary>
+    public static double SumDouble(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        for (int i = 0; i < x.Length; i += Chunk) s += System.Numerics.Tensors.TensorPrimitives.Sum(x.Slice(i, Math.Min(Chunk, x.Length - i)));
+        return s;
+    }
+
+    /// <summary>Σ (x − m)² with chunk sums accumulated in double.</summary>
+    public static double SumSqDiffDouble(ReadOnlySpan<float> x, float m)
+    {
+        double s = 0;
+        for (int i = 0; i < x.Length; i += Chunk) s += SumSqDiff(x.Slice(i, Math.Min(Chunk, x.Length - i)), m);
+        return s;
+    }
+
+    /// <summary>Σ dy and Σ dy·(x − m) with chunk sums accumulated in double.</summary>
+    public static void SumDyAndDyXmuDouble(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m, out double sumDy, out double sumDyXmu)
+    {
+        double a = 0, b = 0;
+        for (int i = 0; i < dy.Length; i += Chunk)
+        {
+            int n = Math.Min(Chunk, dy.Length - i);
+            SumDyAndDyXmu(dy.Slice(i, n), x.Slice(i, n), m, out float p, out float q);
+            a += p; b += q;
+        }
+        sumDy = a;
+        sumDyXmu = b;
+    }
+
     /// <summary>Σ (x − m)².</summary>
     public static float SumSqDiff(ReadOnlySpan<float> x, float m)
     {
