@@ -19,8 +19,6 @@ public static unsafe class Sgemm
 
     // Block sizes (tuned on a 2-core Zen 4: 32 KiB L1d, 1 MiB L2 per core). Fields, not constants, so a
     // tuning harness can change them; the blocks are re-balanced per call so edges get no runt blocks.
-    internal static long PackBTicks, PackATicks;
-    internal static int Pf = 1;
     internal static int KC = 512;
     internal static int MC = 144;
     internal static int NC = 2048;
@@ -146,39 +144,44 @@ public static unsafe class Sgemm
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
-                    long ta0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     float* blockA = packedA != null ? packedA + pc * mPanelsAll * MR + (long)ic * kb : bufA;
                     if (packedA == null) Packing.PackA(transA, a, lda, ic, mc, pc, kb, bufA);
-                    PackATicks += System.Diagnostics.Stopwatch.GetTimestamp() - ta0;
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int nr = Math.Min(NR, nc - jr);
                         float* bp = bufB + (long)jr * kb;
                         // B is packed just in time, one 16-wide panel at a time during the first row block: the
                         // fresh panel is still in L1 for its first sweep, and later row blocks reuse it from L2/L3.
-                        // While this panel is swept, the source of the next one is prefetched a slice per kernel
-                        // call, so packing it does not stall on memory (B is read from DRAM exactly here).
+                        // Non-transposed B is read 64 bytes per row at a large stride, which the hardware
+                        // prefetchers cover poorly; so while this panel is swept, the rows of the next one are
+                        // prefetched a slice per kernel call and packing it then hits the cache. (Transposed B is
+                        // 16 sequential streams, prefetched well by hardware; software prefetch measured slower.)
                         float* nextB = null;
-                        int units = 0, perCall = 0, done = 0, nrNext = Math.Min(NR, nc - jr - NR);
+                        int rowsLeft = 0, rowsPerCall = 0, nextRow = 0;
                         if (ic == 0)
                         {
-                            long t0 = System.Diagnostics.Stopwatch.GetTimestamp(); Packing.PackB(transB, b, ldb, pc, kb, jc + jr, nr, bp); PackBTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-                            if (nrNext > 0 && Pf != 0)
+                            Packing.PackB(transB, b, ldb, pc, kb, jc + jr, nr, bp);
+                            if (!transB && jr + NR < nc && Sse.IsSupported)
                             {
-                                nextB = transB ? b + (long)(jc + jr + NR) * ldb + pc : b + (long)pc * ldb + jc + jr + NR;
-                                units = transB ? nrNext * ((kb + 15) / 16) : kb;
-                                perCall = (units + (mc + MR - 1) / MR - 1) / ((mc + MR - 1) / MR);
+                                nextB = b + (long)pc * ldb + jc + jr + NR;
+                                rowsLeft = kb;
+                                int calls = (mc + MR - 1) / MR;
+                                rowsPerCall = (kb + calls - 1) / calls;
                             }
                         }
                         float* cBase = c + (long)ic * ldc + jc + jr;
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mr = Math.Min(MR, mc - ir);
-                            if (done < units)
+                            if (nextRow < rowsLeft)
                             {
-                                int end = Math.Min(units, done + perCall);
-                                PrefetchB(transB, nextB, ldb, kb, done, end);
-                                done = end;
+                                int end = Math.Min(rowsLeft, nextRow + rowsPerCall);
+                                for (; nextRow < end; nextRow++)
+                                {
+                                    float* row = nextB + nextRow * ldb;
+                                    Sse.Prefetch0(row);
+                                    Sse.Prefetch0(row + NR - 1);   // the 16 floats may straddle two lines
+                                }
                             }
                             float* ap = blockA + (long)ir * kb;
                             float* cij = cBase + ir * ldc;
@@ -198,31 +201,6 @@ public static unsafe class Sgemm
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Prefetches cache lines [from, to) of a B panel's source: line p is row p (non-transposed, 16 floats that may
-    /// straddle two lines), or line q of the panel's 16 stored rows of kb floats (transposed).
-    /// </summary>
-    private static void PrefetchB(bool transB, float* src, long ldb, int kb, int from, int to)
-    {
-        if (!Sse.IsSupported) return;
-        if (!transB)
-            for (int p = from; p < to; p++)
-            {
-                float* row = src + p * ldb;
-                Sse.Prefetch0(row);
-                Sse.Prefetch0(row + NR - 1);
-            }
-        else
-        {
-            int perRow = (kb + 15) / 16;
-            for (int u = from; u < to; u++)
-            {
-                int row = u / perRow, q = u - row * perRow;
-                Sse.Prefetch0(src + row * ldb + q * 16);
             }
         }
     }
