@@ -29,6 +29,9 @@ public static unsafe class Sgemm
     /// <summary>Largest op(A) (in floats, 16 MiB) that parallel column stripes pack once and share.</summary>
     internal static long SharedAMaxFloats = 4L << 20;
 
+    /// <summary>Column chunks per thread when op(A) is shared (dynamic load balancing).</summary>
+    internal static int ChunksPerThread = 4;
+
     /// <summary>Test hook: forces the portable scalar micro-kernel even when AVX2/FMA is available.</summary>
     internal static bool ForceScalar { get; set; }
 
@@ -96,11 +99,16 @@ public static unsafe class Sgemm
             });
         }
 
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        // With A shared, column chunks cost no extra packing (B is packed per column anyway), so the columns are
+        // cut finer than one stripe per thread and handed out dynamically: a core slowed by other work then
+        // takes fewer chunks instead of holding up the whole product.
+        int chunks = parts;
+        if (packedA != null) chunks = Math.Max(parts, Math.Min(parts * ChunksPerThread, nPanels / 4));
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
         {
             if (byCols)
             {
-                int j0 = (int)((long)nPanels * t / parts) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / parts) * NR);
+                int j0 = (int)((long)nPanels * t / chunks) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / chunks) * NR);
                 float* bt = transB ? b + (long)j0 * ldb : b + j0;
                 Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, packedA);
             }
