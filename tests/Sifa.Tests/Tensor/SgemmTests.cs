@@ -131,6 +131,25 @@ public sealed unsafe class SgemmTests
             }
     }
 
+    /// <summary>Without the shared packed A the parallel split takes per-thread column stripes or row stripes.</summary>
+    [Fact]
+    public void UnsharedStripes()
+    {
+        long limit = Sgemm.SharedAMaxFloats;
+        try
+        {
+            Sgemm.SharedAMaxFloats = 0;
+            foreach (var (m, n, k) in new[] { (400, 20, 300), (97, 127, 257), (301, 45, 250) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                        Check(ta, tb, m, n, k, 1f, 0.5f, pad: 1, parallel: true);
+        }
+        finally
+        {
+            Sgemm.SharedAMaxFloats = limit;
+        }
+    }
+
     /// <summary>Small cache blocks make every shape cross several K, M and N blocks (multi-block accumulation).</summary>
     [Fact]
     public void ManyBlocks()

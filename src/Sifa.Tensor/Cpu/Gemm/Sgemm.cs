@@ -10,8 +10,8 @@ namespace Sifa.Tensors.Cpu;
 /// <summary>
 /// Single-precision matrix product on row-major matrices: a GotoBLAS/BLIS-style packed SGEMM.
 /// B is packed in KC×NC blocks (kept in L2/L3), A in MC×KC blocks (kept in L2), and a 6×16
-/// register-blocked AVX2/FMA micro-kernel sweeps them; the product is split over the cores by
-/// column (or row) stripes of C, each stripe an independent serial GEMM, so no synchronisation is needed.
+/// register-blocked AVX2/FMA micro-kernel sweeps them. On several cores C is split into column (or row)
+/// stripes, each an independent serial GEMM; for column stripes op(A) is packed once and shared.
 /// </summary>
 public static unsafe class Sgemm
 {
@@ -70,9 +70,11 @@ public static unsafe class Sgemm
         int threads = parallel && work >= ParallelThreshold ? Math.Max(1, CpuParallel.Threads) : 1;
         int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
         int kc = Balance(k, KC, 1);
-        // Split C into stripes: by columns when there are enough 16-wide panels (each thread then packs only
-        // its share of B, the larger operand in typical shapes), else by rows of 6.
-        bool byCols = nPanels >= 2 * threads || nPanels >= mPanels;
+        // Split C into stripes of whole register tiles. Column stripes each need all of op(A), row stripes all
+        // of op(B): prefer columns when A can be packed once and shared (below) or is the smaller operand.
+        long packedLen = (long)mPanels * MR * k;
+        bool shareA = packedLen <= SharedAMaxFloats;
+        bool byCols = nPanels >= threads && (mPanels < threads || shareA || n >= m);
         int parts = Math.Min(threads, byCols ? nPanels : mPanels);
         if (parts <= 1)
         {
@@ -83,8 +85,7 @@ public static unsafe class Sgemm
         // Column stripes all need the whole of op(A): pack it once, cooperatively, instead of once per thread
         // (when it is small enough to keep around; the caller's thread owns the buffer for this call).
         float* packedA = null;
-        long packedLen = (long)mPanels * MR * k;
-        if (byCols && packedLen <= SharedAMaxFloats)
+        if (byCols && shareA)
         {
             packedA = PackBuffers.Shared(packedLen + 16);
             int kBlocks = (k + kc - 1) / kc;
