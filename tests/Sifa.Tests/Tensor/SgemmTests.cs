@@ -91,7 +91,7 @@ public sealed unsafe class SgemmTests
     [InlineData(2f, 0f, 5)]
     public void AlphaBetaAndStrides(float alpha, float beta, int pad)
     {
-        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 13, 97), (97, 127, 257), (13, 35, 1031), (64, 200, 600) })
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 13, 97), (97, 127, 257), (13, 35, 1031), (64, 100, 300) })
             foreach (bool ta in new[] { false, true })
                 foreach (bool tb in new[] { false, true })
                     Check(ta, tb, m, n, k, alpha, beta, pad);
@@ -118,8 +118,8 @@ public sealed unsafe class SgemmTests
 
     /// <summary>Large enough to take the multi-threaded path with column stripes and with row stripes.</summary>
     [Theory]
-    [InlineData(256, 515, 300)]
-    [InlineData(515, 20, 700)]
+    [InlineData(200, 300, 150)]
+    [InlineData(400, 20, 300)]
     [InlineData(130, 130, 130)]
     public void ParallelMatchesSerial(int m, int n, int k)
     {
@@ -129,6 +129,25 @@ public sealed unsafe class SgemmTests
                 Check(ta, tb, m, n, k, 1f, 0.5f, pad: 1, parallel: true);
                 Check(ta, tb, m, n, k, 1f, 0.5f, pad: 1, parallel: false);
             }
+    }
+
+    /// <summary>Without the shared packed A the parallel split takes per-thread column stripes or row stripes.</summary>
+    [Fact]
+    public void UnsharedStripes()
+    {
+        long limit = Sgemm.SharedAMaxFloats;
+        try
+        {
+            Sgemm.SharedAMaxFloats = 0;
+            foreach (var (m, n, k) in new[] { (400, 20, 300), (97, 127, 257), (301, 45, 250) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                        Check(ta, tb, m, n, k, 1f, 0.5f, pad: 1, parallel: true);
+        }
+        finally
+        {
+            Sgemm.SharedAMaxFloats = limit;
+        }
     }
 
     /// <summary>Small cache blocks make every shape cross several K, M and N blocks (multi-block accumulation).</summary>

@@ -10,8 +10,8 @@ namespace Sifa.Tensors.Cpu;
 /// <summary>
 /// Single-precision matrix product on row-major matrices: a GotoBLAS/BLIS-style packed SGEMM.
 /// B is packed in KC×NC blocks (kept in L2/L3), A in MC×KC blocks (kept in L2), and a 6×16
-/// register-blocked AVX2/FMA micro-kernel sweeps them; the product is split over the cores by
-/// column (or row) stripes of C, each stripe an independent serial GEMM, so no synchronisation is needed.
+/// register-blocked AVX2/FMA micro-kernel sweeps them. On several cores C is split into column (or row)
+/// stripes, each an independent serial GEMM; for column stripes op(A) is packed once and shared.
 /// </summary>
 public static unsafe class Sgemm
 {
@@ -19,8 +19,6 @@ public static unsafe class Sgemm
 
     // Block sizes (tuned on a 2-core Zen 4: 32 KiB L1d, 1 MiB L2 per core). Fields, not constants, so a
     // tuning harness can change them; the blocks are re-balanced per call so edges get no runt blocks.
-    internal static long PackBTicks, PackATicks;
-    internal static int Pf = 1;
     internal static int KC = 512;
     internal static int MC = 144;
     internal static int NC = 2048;
@@ -30,6 +28,9 @@ public static unsafe class Sgemm
 
     /// <summary>Largest op(A) (in floats, 16 MiB) that parallel column stripes pack once and share.</summary>
     internal static long SharedAMaxFloats = 4L << 20;
+
+    /// <summary>Column chunks per thread when op(A) is shared (dynamic load balancing).</summary>
+    internal static int ChunksPerThread = 4;
 
     /// <summary>Test hook: forces the portable scalar micro-kernel even when AVX2/FMA is available.</summary>
     internal static bool ForceScalar { get; set; }
@@ -69,9 +70,11 @@ public static unsafe class Sgemm
         int threads = parallel && work >= ParallelThreshold ? Math.Max(1, CpuParallel.Threads) : 1;
         int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
         int kc = Balance(k, KC, 1);
-        // Split C into stripes: by columns when there are enough 16-wide panels (each thread then packs only
-        // its share of B, the larger operand in typical shapes), else by rows of 6.
-        bool byCols = nPanels >= 2 * threads || nPanels >= mPanels;
+        // Split C into stripes of whole register tiles. Column stripes each need all of op(A), row stripes all
+        // of op(B): prefer columns when A can be packed once and shared (below) or is the smaller operand.
+        long packedLen = (long)mPanels * MR * k;
+        bool shareA = packedLen <= SharedAMaxFloats;
+        bool byCols = nPanels >= threads && (mPanels < threads || shareA || n >= m);
         int parts = Math.Min(threads, byCols ? nPanels : mPanels);
         if (parts <= 1)
         {
@@ -82,8 +85,7 @@ public static unsafe class Sgemm
         // Column stripes all need the whole of op(A): pack it once, cooperatively, instead of once per thread
         // (when it is small enough to keep around; the caller's thread owns the buffer for this call).
         float* packedA = null;
-        long packedLen = (long)mPanels * MR * k;
-        if (byCols && packedLen <= SharedAMaxFloats)
+        if (byCols && shareA)
         {
             packedA = PackBuffers.Shared(packedLen + 16);
             int kBlocks = (k + kc - 1) / kc;
@@ -98,11 +100,16 @@ public static unsafe class Sgemm
             });
         }
 
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        // With A shared, column chunks cost no extra packing (B is packed per column anyway), so the columns are
+        // cut finer than one stripe per thread and handed out dynamically: a core slowed by other work then
+        // takes fewer chunks instead of holding up the whole product.
+        int chunks = parts;
+        if (packedA != null) chunks = Math.Max(parts, Math.Min(parts * ChunksPerThread, nPanels / 4));
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
         {
             if (byCols)
             {
-                int j0 = (int)((long)nPanels * t / parts) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / parts) * NR);
+                int j0 = (int)((long)nPanels * t / chunks) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / chunks) * NR);
                 float* bt = transB ? b + (long)j0 * ldb : b + j0;
                 Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, packedA);
             }
@@ -146,39 +153,44 @@ public static unsafe class Sgemm
                 for (int ic = 0; ic < m; ic += mcMax)
                 {
                     int mc = Math.Min(mcMax, m - ic);
-                    long ta0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     float* blockA = packedA != null ? packedA + pc * mPanelsAll * MR + (long)ic * kb : bufA;
                     if (packedA == null) Packing.PackA(transA, a, lda, ic, mc, pc, kb, bufA);
-                    PackATicks += System.Diagnostics.Stopwatch.GetTimestamp() - ta0;
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int nr = Math.Min(NR, nc - jr);
                         float* bp = bufB + (long)jr * kb;
                         // B is packed just in time, one 16-wide panel at a time during the first row block: the
                         // fresh panel is still in L1 for its first sweep, and later row blocks reuse it from L2/L3.
-                        // While this panel is swept, the source of the next one is prefetched a slice per kernel
-                        // call, so packing it does not stall on memory (B is read from DRAM exactly here).
+                        // Non-transposed B is read 64 bytes per row at a large stride, which the hardware
+                        // prefetchers cover poorly; so while this panel is swept, the rows of the next one are
+                        // prefetched a slice per kernel call and packing it then hits the cache. (Transposed B is
+                        // 16 sequential streams, prefetched well by hardware; software prefetch measured slower.)
                         float* nextB = null;
-                        int units = 0, perCall = 0, done = 0, nrNext = Math.Min(NR, nc - jr - NR);
+                        int rowsLeft = 0, rowsPerCall = 0, nextRow = 0;
                         if (ic == 0)
                         {
-                            long t0 = System.Diagnostics.Stopwatch.GetTimestamp(); Packing.PackB(transB, b, ldb, pc, kb, jc + jr, nr, bp); PackBTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-                            if (nrNext > 0 && Pf != 0)
+                            Packing.PackB(transB, b, ldb, pc, kb, jc + jr, nr, bp);
+                            if (!transB && jr + NR < nc && Sse.IsSupported)
                             {
-                                nextB = transB ? b + (long)(jc + jr + NR) * ldb + pc : b + (long)pc * ldb + jc + jr + NR;
-                                units = transB ? nrNext * ((kb + 15) / 16) : kb;
-                                perCall = (units + (mc + MR - 1) / MR - 1) / ((mc + MR - 1) / MR);
+                                nextB = b + (long)pc * ldb + jc + jr + NR;
+                                rowsLeft = kb;
+                                int calls = (mc + MR - 1) / MR;
+                                rowsPerCall = (kb + calls - 1) / calls;
                             }
                         }
                         float* cBase = c + (long)ic * ldc + jc + jr;
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mr = Math.Min(MR, mc - ir);
-                            if (done < units)
+                            if (nextRow < rowsLeft)
                             {
-                                int end = Math.Min(units, done + perCall);
-                                PrefetchB(transB, nextB, ldb, kb, done, end);
-                                done = end;
+                                int end = Math.Min(rowsLeft, nextRow + rowsPerCall);
+                                for (; nextRow < end; nextRow++)
+                                {
+                                    float* row = nextB + nextRow * ldb;
+                                    Sse.Prefetch0(row);
+                                    Sse.Prefetch0(row + NR - 1);   // the 16 floats may straddle two lines
+                                }
                             }
                             float* ap = blockA + (long)ir * kb;
                             float* cij = cBase + ir * ldc;
@@ -198,31 +210,6 @@ public static unsafe class Sgemm
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Prefetches cache lines [from, to) of a B panel's source: line p is row p (non-transposed, 16 floats that may
-    /// straddle two lines), or line q of the panel's 16 stored rows of kb floats (transposed).
-    /// </summary>
-    private static void PrefetchB(bool transB, float* src, long ldb, int kb, int from, int to)
-    {
-        if (!Sse.IsSupported) return;
-        if (!transB)
-            for (int p = from; p < to; p++)
-            {
-                float* row = src + p * ldb;
-                Sse.Prefetch0(row);
-                Sse.Prefetch0(row + NR - 1);
-            }
-        else
-        {
-            int perRow = (kb + 15) / 16;
-            for (int u = from; u < to; u++)
-            {
-                int row = u / perRow, q = u - row * perRow;
-                Sse.Prefetch0(src + row * ldb + q * 16);
             }
         }
     }
