@@ -2,7 +2,7 @@ using Sifa.Autograd;
 using Sifa.Tensors;
 using Sifa.Tensors.Elementwise;
 
-namespace Sifa.Tests.Tensor;
+namespace Sifa.Tests.TensorTests;
 
 using Ops = Sifa.Autograd.Ops;
 using T = Sifa.Tensors.Tensor;
