@@ -120,7 +120,8 @@ public sealed class Trainer
         else sched.StepCount = 0;
         WriteAtomic(metricsPath, string.Concat(History.Select(h => JsonSerializer.Serialize(h, Json) + "\n")));
 
-        for (int epoch = startEpoch; epoch < o.Epochs; epoch++)
+        int endEpoch = o.StopAfterEpochs > 0 ? Math.Min(o.Epochs, startEpoch + o.StopAfterEpochs) : o.Epochs;
+        for (int epoch = startEpoch; epoch < endEpoch; epoch++)
         {
             var sw = Stopwatch.StartNew();
             ReseedGenerators(_model, o.Seed, epoch);

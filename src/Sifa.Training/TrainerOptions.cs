@@ -45,6 +45,10 @@ public sealed record TrainerOptions
     /// <summary>Continue from the checkpoint in <see cref="OutDir"/>.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>Stop after this many epochs in this invocation (0: no limit), as an interruption would; the schedule
+    /// still spans <see cref="Epochs"/>, so resuming later reproduces an uninterrupted run.</summary>
+    public int StopAfterEpochs { get; init; }
+
     /// <summary>Validation batch size (0 uses <see cref="BatchSize"/>).</summary>
     public int EvalBatchSize { get; init; }
 
