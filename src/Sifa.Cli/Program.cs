@@ -6,6 +6,7 @@ var root = new RootCommand("Sifa: SIFA video models (CVPR 2022) trained from scr
 root.Add(BenchCommands.Create());
 root.Add(FlopsCommand.Create());
 root.Add(ConvertCommand.Create());
+foreach (var c in TrainCommands.Create()) root.Add(c);
 try
 {
     return root.Parse(args).Invoke();
