@@ -406,10 +406,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
             {
                 slot.Done.Task.Wait(_cts.Token);
             }
-            catch (OperationCanceledException) when (!slot.Done.Task.IsCompleted)
-            {
-                ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
-            }
+            catch (OperationCanceledException) { }
             catch (AggregateException) { }
             return Finish(b, slot);
         }
@@ -424,16 +421,16 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
             {
                 await slot.Done.Task.WaitAsync(_cts.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!slot.Done.Task.IsCompleted)
+            catch (Exception)
             {
-                ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
+                // Inspected below: the batch's own failure, a failure elsewhere, or cancellation.
             }
-            catch (Exception) when (slot.Done.Task.IsFaulted) { }
             return Finish(b, slot);
         }
 
         private VideoBatch? Finish(int b, Slot slot)
         {
+            if (!slot.Done.Task.IsCompleted) ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
             if (slot.Done.Task.IsFaulted) ThrowFailure(slot.Done.Task.Exception!.InnerException!);
             if (slot.Done.Task.IsCanceled) ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
             var batch = slot.Done.Task.Result;
