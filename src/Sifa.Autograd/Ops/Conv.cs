@@ -31,6 +31,8 @@ public static partial class Ops
         Tensor xv = x.Data, wv = weight.Data;
         var backend = xv.Backend;
         var y = backend.Conv2dForward(xv, wv, bias?.Data, geometry);
+        // Multiply-adds: every output element sums Cin/groups · kh · kw products.
+        FlopCounter.Add((long)y.Numel * wv.Shape[1] * wv.Shape[2] * wv.Shape[3]);
         var inputs = bias == null ? new[] { x, weight } : new[] { x, weight, bias };
         return Variable.FromOp(y, "conv2d", inputs, g =>
         {
