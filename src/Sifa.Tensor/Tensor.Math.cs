@@ -5,30 +5,50 @@ namespace Sifa.Tensors;
 // Non-differentiable maths on tensors: thin front-ends that dispatch to the backend of the tensor's device.
 public sealed partial class Tensor
 {
-#pragma warning disable CS1591 // operator and one-line maths members describe themselves
+    /// <summary>Element-wise +(Tensor a, Tensor b) via the backend: <c>a.Backend.Zip(a, b, new AddOp())</c>.</summary>
     public static Tensor operator +(Tensor a, Tensor b) => a.Backend.Zip(a, b, new AddOp());
+    /// <summary>Element-wise -(Tensor a, Tensor b) via the backend: <c>a.Backend.Zip(a, b, new SubOp())</c>.</summary>
     public static Tensor operator -(Tensor a, Tensor b) => a.Backend.Zip(a, b, new SubOp());
+    /// <summary>Element-wise *(Tensor a, Tensor b) via the backend: <c>a.Backend.Zip(a, b, new MulOp())</c>.</summary>
     public static Tensor operator *(Tensor a, Tensor b) => a.Backend.Zip(a, b, new MulOp());
+    /// <summary>Element-wise /(Tensor a, Tensor b) via the backend: <c>a.Backend.Zip(a, b, new DivOp())</c>.</summary>
     public static Tensor operator /(Tensor a, Tensor b) => a.Backend.Zip(a, b, new DivOp());
+    /// <summary>Element-wise -(Tensor a) via the backend: <c>a.Backend.Map(a, new NegOp())</c>.</summary>
     public static Tensor operator -(Tensor a) => a.Backend.Map(a, new NegOp());
+    /// <summary>Element-wise +(Tensor a, float s) via the backend: <c>a.Backend.Map(a, new AffineOp(1f, s))</c>.</summary>
     public static Tensor operator +(Tensor a, float s) => a.Backend.Map(a, new AffineOp(1f, s));
+    /// <summary>Element-wise -(Tensor a, float s) via the backend: <c>a.Backend.Map(a, new AffineOp(1f, -s))</c>.</summary>
     public static Tensor operator -(Tensor a, float s) => a.Backend.Map(a, new AffineOp(1f, -s));
+    /// <summary>Element-wise *(Tensor a, float s) via the backend: <c>a.Backend.Map(a, new AffineOp(s, 0f))</c>.</summary>
     public static Tensor operator *(Tensor a, float s) => a.Backend.Map(a, new AffineOp(s, 0f));
+    /// <summary>Element-wise *(float s, Tensor a) via the backend: <c>a.Backend.Map(a, new AffineOp(s, 0f))</c>.</summary>
     public static Tensor operator *(float s, Tensor a) => a.Backend.Map(a, new AffineOp(s, 0f));
+    /// <summary>Element-wise /(Tensor a, float s) via the backend: <c>a.Backend.Map(a, new AffineOp(1f / s, 0f))</c>.</summary>
     public static Tensor operator /(Tensor a, float s) => a.Backend.Map(a, new AffineOp(1f / s, 0f));
+    /// <summary>Computed by the backend: <c>Backend.Map(this, op)</c>.</summary>
     public Tensor Map<TOp>(TOp op) where TOp : struct, IUnaryOp => Backend.Map(this, op);
+    /// <summary>Computed by the backend: <c>Backend.Zip(this, other, op)</c>.</summary>
     public Tensor Zip<TOp>(Tensor other, TOp op) where TOp : struct, IBinaryOp => Backend.Zip(this, other, op);
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new ExpOp())</c>.</summary>
     public Tensor Exp() => Backend.Map(this, new ExpOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new LogOp())</c>.</summary>
     public Tensor Log() => Backend.Map(this, new LogOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new SqrtOp())</c>.</summary>
     public Tensor Sqrt() => Backend.Map(this, new SqrtOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new AbsOp())</c>.</summary>
     public Tensor Abs() => Backend.Map(this, new AbsOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new SquareOp())</c>.</summary>
     public Tensor Square() => Backend.Map(this, new SquareOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new ReluOp())</c>.</summary>
     public Tensor Relu() => Backend.Map(this, new ReluOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new SigmoidOp())</c>.</summary>
     public Tensor Sigmoid() => Backend.Map(this, new SigmoidOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new GeluOp())</c>.</summary>
     public Tensor Gelu() => Backend.Map(this, new GeluOp());
+    /// <summary>Computed by the backend: <c>Backend.Map(this, new PowOp(p))</c>.</summary>
     public Tensor Pow(float p) => Backend.Map(this, new PowOp(p));
+    /// <summary>Computed by the backend: <c>Backend.Zip(this, other, new MaxOp())</c>.</summary>
     public Tensor Maximum(Tensor other) => Backend.Zip(this, other, new MaxOp());
-#pragma warning restore CS1591
 
     /// <summary>In place: this += other (broadcast); this tensor must be dense.</summary>
     /// <param name="other">The addend.</param>

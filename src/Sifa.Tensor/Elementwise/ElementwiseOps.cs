@@ -38,84 +38,212 @@ public interface IBinaryOp
     void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y);
 }
 
-#pragma warning disable CS1591 // the op structs are self-describing: name = maths
 /// <summary>-x</summary>
-public readonly struct NegOp : IUnaryOp { public string Name => "neg"; public float Apply(float x) => -x; public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Negate(x, y); }
+public readonly struct NegOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "neg";
+    /// <inheritdoc/>
+    public float Apply(float x) => -x;
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Negate(x, y);
+}
 /// <summary>exp(x)</summary>
-public readonly struct ExpOp : IUnaryOp { public string Name => "exp"; public float Apply(float x) => MathF.Exp(x); public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Exp(x, y); }
+public readonly struct ExpOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "exp";
+    /// <inheritdoc/>
+    public float Apply(float x) => MathF.Exp(x);
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Exp(x, y);
+}
 /// <summary>ln(x)</summary>
-public readonly struct LogOp : IUnaryOp { public string Name => "log"; public float Apply(float x) => MathF.Log(x); public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Log(x, y); }
+public readonly struct LogOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "log";
+    /// <inheritdoc/>
+    public float Apply(float x) => MathF.Log(x);
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Log(x, y);
+}
 /// <summary>sqrt(x)</summary>
-public readonly struct SqrtOp : IUnaryOp { public string Name => "sqrt"; public float Apply(float x) => MathF.Sqrt(x); public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sqrt(x, y); }
+public readonly struct SqrtOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "sqrt";
+    /// <inheritdoc/>
+    public float Apply(float x) => MathF.Sqrt(x);
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sqrt(x, y);
+}
 /// <summary>|x|</summary>
-public readonly struct AbsOp : IUnaryOp { public string Name => "abs"; public float Apply(float x) => MathF.Abs(x); public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Abs(x, y); }
+public readonly struct AbsOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "abs";
+    /// <inheritdoc/>
+    public float Apply(float x) => MathF.Abs(x);
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Abs(x, y);
+}
 /// <summary>tanh(x)</summary>
-public readonly struct TanhOp : IUnaryOp { public string Name => "tanh"; public float Apply(float x) => MathF.Tanh(x); public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Tanh(x, y); }
+public readonly struct TanhOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "tanh";
+    /// <inheritdoc/>
+    public float Apply(float x) => MathF.Tanh(x);
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Tanh(x, y);
+}
 /// <summary>max(x, 0)</summary>
-public readonly struct ReluOp : IUnaryOp { public string Name => "relu"; public float Apply(float x) => x > 0 ? x : 0; public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y); }
+public readonly struct ReluOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "relu";
+    /// <inheritdoc/>
+    public float Apply(float x) => x > 0 ? x : 0;
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
+}
 /// <summary>1 / (1 + exp(-x))</summary>
-public readonly struct SigmoidOp : IUnaryOp { public string Name => "sigmoid"; public float Apply(float x) => 1f / (1f + MathF.Exp(-x)); public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y); }
+public readonly struct SigmoidOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "sigmoid";
+    /// <inheritdoc/>
+    public float Apply(float x) => 1f / (1f + MathF.Exp(-x));
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
+}
 /// <summary>x²</summary>
-public readonly struct SquareOp : IUnaryOp { public string Name => "square"; public float Apply(float x) => x * x; public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Multiply(x, x, y); }
+public readonly struct SquareOp : IUnaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "square";
+    /// <inheritdoc/>
+    public float Apply(float x) => x * x;
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Multiply(x, x, y);
+}
 /// <summary>Exact GELU: 0.5 x (1 + erf(x/√2)).</summary>
 public readonly struct GeluOp : IUnaryOp
 {
+    /// <inheritdoc/>
     public string Name => "gelu";
+    /// <inheritdoc/>
     public float Apply(float x) => 0.5f * x * (1f + MathExt.Erf(x * 0.70710678118654752f));
+    /// <inheritdoc/>
     public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) { for (int i = 0; i < x.Length; i++) y[i] = Apply(x[i]); }
 }
 /// <summary>x·s + b (affine with constants).</summary>
 public readonly struct AffineOp(float scale, float shift) : IUnaryOp
 {
+    /// <inheritdoc/>
     public string Name => "affine";
+    /// <inheritdoc/>
     public float Apply(float x) => x * scale + shift;
+    /// <inheritdoc/>
     public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) { TensorPrimitives.Multiply(x, scale, y); TensorPrimitives.Add(y, shift, y); }
 }
 /// <summary>x^p</summary>
 public readonly struct PowOp(float p) : IUnaryOp
 {
+    /// <inheritdoc/>
     public string Name => "pow";
+    /// <inheritdoc/>
     public float Apply(float x) => MathF.Pow(x, p);
+    /// <inheritdoc/>
     public void ApplySpan(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Pow(x, p, y);
 }
 
 /// <summary>a + b</summary>
-public readonly struct AddOp : IBinaryOp { public string Name => "add"; public float Apply(float a, float b) => a + b; public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Add(a, b, y); }
+public readonly struct AddOp : IBinaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "add";
+    /// <inheritdoc/>
+    public float Apply(float a, float b) => a + b;
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Add(a, b, y);
+}
 /// <summary>a - b</summary>
-public readonly struct SubOp : IBinaryOp { public string Name => "sub"; public float Apply(float a, float b) => a - b; public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Subtract(a, b, y); }
+public readonly struct SubOp : IBinaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "sub";
+    /// <inheritdoc/>
+    public float Apply(float a, float b) => a - b;
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Subtract(a, b, y);
+}
 /// <summary>a · b</summary>
-public readonly struct MulOp : IBinaryOp { public string Name => "mul"; public float Apply(float a, float b) => a * b; public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Multiply(a, b, y); }
+public readonly struct MulOp : IBinaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "mul";
+    /// <inheritdoc/>
+    public float Apply(float a, float b) => a * b;
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Multiply(a, b, y);
+}
 /// <summary>a / b</summary>
-public readonly struct DivOp : IBinaryOp { public string Name => "div"; public float Apply(float a, float b) => a / b; public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Divide(a, b, y); }
+public readonly struct DivOp : IBinaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "div";
+    /// <inheritdoc/>
+    public float Apply(float a, float b) => a / b;
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Divide(a, b, y);
+}
 /// <summary>max(a, b)</summary>
-public readonly struct MaxOp : IBinaryOp { public string Name => "max"; public float Apply(float a, float b) => MathF.Max(a, b); public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Max(a, b, y); }
+public readonly struct MaxOp : IBinaryOp
+{
+    /// <inheritdoc/>
+    public string Name => "max";
+    /// <inheritdoc/>
+    public float Apply(float a, float b) => MathF.Max(a, b);
+    /// <inheritdoc/>
+    public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Max(a, b, y);
+}
 /// <summary>dy where x &gt; 0 else 0 (ReLU backward: a = x or y, b = dy).</summary>
 public readonly struct ReluBackwardOp : IBinaryOp
 {
+    /// <inheritdoc/>
     public string Name => "relu_backward";
+    /// <inheritdoc/>
     public float Apply(float a, float b) => a > 0 ? b : 0;
+    /// <inheritdoc/>
     public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < a.Length; i++) y[i] = a[i] > 0 ? b[i] : 0; }
 }
 /// <summary>dy · GELU'(x) (a = x, b = dy), with GELU'(x) = Φ(x) + x φ(x).</summary>
 public readonly struct GeluBackwardOp : IBinaryOp
 {
+    /// <inheritdoc/>
     public string Name => "gelu_backward";
+    /// <inheritdoc/>
     public float Apply(float a, float b)
     {
         float cdf = 0.5f * (1f + MathExt.Erf(a * 0.70710678118654752f));
         float pdf = 0.3989422804014327f * MathF.Exp(-0.5f * a * a);
         return b * (cdf + a * pdf);
     }
+    /// <inheritdoc/>
     public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < a.Length; i++) y[i] = Apply(a[i], b[i]); }
 }
 /// <summary>dy · y (1 - y) (a = sigmoid output y, b = dy).</summary>
 public readonly struct SigmoidBackwardOp : IBinaryOp
 {
+    /// <inheritdoc/>
     public string Name => "sigmoid_backward";
+    /// <inheritdoc/>
     public float Apply(float a, float b) => b * a * (1f - a);
+    /// <inheritdoc/>
     public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < a.Length; i++) y[i] = b[i] * a[i] * (1f - a[i]); }
 }
-#pragma warning restore CS1591
 
 /// <summary>Scalar special functions in float precision.</summary>
 public static class MathExt
