@@ -72,7 +72,8 @@ internal static class TrainCommands
         var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => 20, Description = "Warm-up optimizer steps" };
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => 0.1f, Description = "Label smoothing" };
         var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => 5.0, Description = "Global gradient-norm clip (0: off)" };
-        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, lr, optim, wd, warmup, smoothing, clip }) cmd.Add(o);
+        var pretrained = PretrainedOption.Create();
+        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, lr, optim, wd, warmup, smoothing, clip, pretrained }) cmd.Add(o);
         cmd.SetAction(pr =>
         {
             string model = pr.GetValue(d.Model)!;
@@ -94,6 +95,7 @@ internal static class TrainCommands
                 val = FileDataset(vd, fmt, root.Length > 0 ? root : null, classes.Length > 0 ? classes : null, Pipeline(frames, size, false));
             }
             var net = Presets.Create(model, train.ClassNames.Count, null, size, new Generator((ulong)seed));
+            if (!pr.GetValue(resume)) PretrainedOption.Apply(net, pr.GetValue(pretrained));
             var opts = new TrainerOptions
             {
                 Epochs = pr.GetValue(epochs), BatchSize = pr.GetValue(batch), Lr = pr.GetValue(lr), Optimizer = pr.GetValue(optim)!.ToLowerInvariant(),
