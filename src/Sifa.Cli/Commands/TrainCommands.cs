@@ -126,7 +126,7 @@ internal static class TrainCommands
         var cmd = new Command("eval", "Evaluate a checkpoint (multi-view: clips x crops, averaged softmax); prints top-1/top-5.");
         var d = new DataOpts();
         d.AddTo(cmd);
-        var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights (.safetensors)" };
+        var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights: a Sifa .safetensors checkpoint or a PyTorch .pth" };
         var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS (file data)" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16, Description = "Batch size" };
         cmd.Add(ckpt); cmd.Add(views); cmd.Add(batch);
@@ -140,7 +140,7 @@ internal static class TrainCommands
                 ? new SyntheticMotionDataset(new SyntheticMotionOptions { Frames = frames, Size = size, ValidationCount = pr.GetValue(d.ValSize), Seed = seed }, DatasetSplit.Validation)
                 : FileDataset(data, pr.GetValue(d.Format)!, pr.GetValue(d.Root), pr.GetValue(d.Classes), Pipeline(frames, size, false, clips, crops));
             var net = Presets.Create(pr.GetValue(d.Model)!, ds.ClassNames.Count, null, size);
-            net.Load(pr.GetValue(ckpt)!);
+            LoadWeights(net, pr.GetValue(ckpt)!);
             var r = Trainer.Evaluate(net, ds, pr.GetValue(batch), pr.GetValue(d.Workers), seed);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Samples} samples: top1 {r.Top1:F4} top5 {r.Top5:F4} loss {r.Loss:F4}"));
             return 0;
@@ -152,7 +152,7 @@ internal static class TrainCommands
     {
         var cmd = new Command("predict", "Top-5 classes of one video.");
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "sifa-tiny", Description = "Model preset" };
-        var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights (.safetensors)" };
+        var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights: a Sifa .safetensors checkpoint or a PyTorch .pth" };
         var classes = new Option<string>("--classes") { Required = true, Description = "Class names file (one per line)" };
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip" };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 64, Description = "Frame side" };
@@ -168,7 +168,7 @@ internal static class TrainCommands
             int s = pr.GetValue(size);
             var (nc, ncrop) = ParseViews(pr.GetValue(views)!);
             var net = Presets.Create(pr.GetValue(model)!, names.Count, null, s);
-            net.Load(pr.GetValue(ckpt)!);
+            LoadWeights(net, pr.GetValue(ckpt)!);
             net.Eval();
             var pipe = Pipeline(pr.GetValue(frames), s, false, nc, ncrop);
             var sample = pipe.Run(new VideoFileSource(pr.GetValue(video)!), 0, new Random(0));
@@ -179,5 +179,12 @@ internal static class TrainCommands
             return 0;
         });
         return cmd;
+    }
+
+    // Sifa checkpoints load strictly; PyTorch .pth files go through the importer (derived buffers recomputed, SPEC section 6).
+    private static void LoadWeights(Sifa.Nn.Module net, string path)
+    {
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) net.Load(path);
+        else PretrainedOption.Apply(net, path);
     }
 }
