@@ -13,31 +13,9 @@ public sealed class PthReaderTests
 {
     // ================================================================== locations
 
-    private static string? FindRepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Sifa.sln"))) return d.FullName;
-        return null;
-    }
+    private static string? FindRepoRoot() => TestPaths.RepoRoot;
 
-    /// <summary>The shared fixture folder: $SIFA_PTH_DIR, else ../shared/fixtures/pth beside the repository.</summary>
-    private static string FixtureDir
-    {
-        get
-        {
-            var env = Environment.GetEnvironmentVariable("SIFA_PTH_DIR");
-            if (!string.IsNullOrEmpty(env)) return env;
-            var root = FindRepoRoot();
-            if (root != null)
-            {
-                var p = Path.GetFullPath(Path.Combine(root, "..", "shared", "fixtures", "pth"));
-                if (Directory.Exists(p)) return p;
-            }
-            const string Fallback = "/work/shared/fixtures/pth";
-            if (Directory.Exists(Fallback)) return Fallback;
-            throw new DirectoryNotFoundException("pth fixtures not found: set SIFA_PTH_DIR or put shared/fixtures/pth beside the repository");
-        }
-    }
+    private static string FixtureDir => TestPaths.PthFixtureDir;
 
     /// <summary>The generated test files (tests/Sifa.Tests/Checkpoints/data, made by gen_pth.py there).</summary>
     private static string DataDir =>

@@ -25,29 +25,9 @@ public sealed class PthFixtureTests
 
     // ================================================================== locations
 
-    private static string? FindRepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Sifa.sln"))) return d.FullName;
-        return null;
-    }
+    private static string? FindRepoRoot() => TestPaths.RepoRoot;
 
-    /// <summary>$SIFA_PTH_DIR, else &lt;repo root&gt;/../shared/fixtures/pth, else /work/shared/fixtures/pth.</summary>
-    private static string FixtureDir
-    {
-        get
-        {
-            var env = Environment.GetEnvironmentVariable("SIFA_PTH_DIR");
-            if (!string.IsNullOrEmpty(env)) return env;
-            var root = FindRepoRoot();
-            if (root != null)
-            {
-                var p = Path.GetFullPath(Path.Combine(root, "..", "shared", "fixtures", "pth"));
-                if (Directory.Exists(p)) return p;
-            }
-            return "/work/shared/fixtures/pth";
-        }
-    }
+    private static string FixtureDir => TestPaths.PthFixtureDir;
 
     /// <summary>Every <c>NAME.pth</c> of the fixture folder that has a <c>NAME.expected.safetensors</c>.</summary>
     /// <returns>The names.</returns>
