@@ -29,8 +29,8 @@ public static unsafe class Sgemm
     /// <summary>Largest op(A) (in floats, 16 MiB) that parallel column stripes pack once and share.</summary>
     internal static long SharedAMaxFloats = 4L << 20;
 
-    /// <summary>Column chunks per thread when op(A) is shared (dynamic load balancing).</summary>
-    internal static int ChunksPerThread = 4;
+    /// <summary>Smallest column chunk (in 16-wide panels) claimed by a thread when op(A) is shared.</summary>
+    internal static int MinChunkPanels = 4;
 
     /// <summary>Test hook: forces the portable scalar micro-kernel even when AVX2/FMA is available.</summary>
     internal static bool ForceScalar { get; set; }
@@ -100,18 +100,38 @@ public static unsafe class Sgemm
             });
         }
 
-        // With A shared, column chunks cost no extra packing (B is packed per column anyway), so the columns are
-        // cut finer than one stripe per thread and handed out dynamically: a core slowed by other work then
-        // takes fewer chunks instead of holding up the whole product.
-        int chunks = parts;
-        if (packedA != null) chunks = Math.Max(parts, Math.Min(parts * ChunksPerThread, nPanels / 4));
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        if (packedA != null)
+        {
+            // With A shared, column chunks cost no extra packing (B is packed per column anyway), so columns are
+            // claimed dynamically in shrinking chunks (guided scheduling): big chunks first keep the overhead low,
+            // small ones at the end mean a core slowed by other work holds up the product only briefly.
+            int nextPanel = 0;
+            float* pA = packedA;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, _ =>
+            {
+                while (true)
+                {
+                    int start = Volatile.Read(ref nextPanel);
+                    if (start >= nPanels) break;
+                    int size = Math.Max(MinChunkPanels, (nPanels - start) / (2 * parts));
+                    int end = Math.Min(nPanels, start + size);
+                    if (Interlocked.CompareExchange(ref nextPanel, end, start) != start) continue;
+                    int j0 = start * NR, j1 = Math.Min(n, end * NR);
+                    float* bt = transB ? b + (long)j0 * ldb : b + j0;
+                    Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, pA);
+                }
+            });
+            return;
+        }
+
+        // Otherwise each thread takes one stripe and packs its own copy of the operand the stripes share.
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
         {
             if (byCols)
             {
-                int j0 = (int)((long)nPanels * t / chunks) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / chunks) * NR);
+                int j0 = (int)((long)nPanels * t / parts) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / parts) * NR);
                 float* bt = transB ? b + (long)j0 * ldb : b + j0;
-                Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, packedA);
+                Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, null);
             }
             else
             {
