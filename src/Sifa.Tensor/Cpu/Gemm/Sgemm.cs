@@ -19,7 +19,7 @@ public static unsafe class Sgemm
 
     // Block sizes (tuned on a 2-core Zen 4: 32 KiB L1d, 1 MiB L2 per core). Fields, not constants, so a
     // tuning harness can change them; the blocks are re-balanced per call so edges get no runt blocks.
-    internal static int KC = 512;
+    internal static int KC = 384;
     internal static int MC = 144;
     internal static int NC = 2048;
 
@@ -29,8 +29,8 @@ public static unsafe class Sgemm
     /// <summary>Largest op(A) (in floats, 16 MiB) that parallel column stripes pack once and share.</summary>
     internal static long SharedAMaxFloats = 4L << 20;
 
-    /// <summary>Smallest column chunk (in 16-wide panels) claimed by a thread when op(A) is shared.</summary>
-    internal static int MinChunkPanels = 4;
+    /// <summary>Work (flops) of the smallest column chunk a thread claims when op(A) is shared.</summary>
+    internal static long MinChunkFlops = 1L << 24;
 
     /// <summary>Test hook: forces the portable scalar micro-kernel even when AVX2/FMA is available.</summary>
     internal static bool ForceScalar { get; set; }
@@ -82,45 +82,9 @@ public static unsafe class Sgemm
             return;
         }
 
-        // Column stripes all need the whole of op(A): pack it once, cooperatively, instead of once per thread
-        // (when it is small enough to keep around; the caller's thread owns the buffer for this call).
-        float* packedA = null;
         if (byCols && shareA)
         {
-            packedA = PackBuffers.Shared(packedLen + 16);
-            int kBlocks = (k + kc - 1) / kc;
-            float* pA = packedA;
-            Parallel.For(0, kBlocks * parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, item =>
-            {
-                int pc = item / parts * kc, kb = Math.Min(kc, k - pc), t = item % parts;
-                int p0 = mPanels * t / parts, p1 = mPanels * (t + 1) / parts;
-                if (p1 > p0)
-                    Packing.PackA(transA, a, lda, p0 * MR, Math.Min(m, p1 * MR) - p0 * MR, pc, kb,
-                        pA + (long)pc * mPanels * MR + (long)p0 * MR * kb);
-            });
-        }
-
-        if (packedA != null)
-        {
-            // With A shared, column chunks cost no extra packing (B is packed per column anyway), so columns are
-            // claimed dynamically in shrinking chunks (guided scheduling): big chunks first keep the overhead low,
-            // small ones at the end mean a core slowed by other work holds up the product only briefly.
-            int nextPanel = 0;
-            float* pA = packedA;
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, _ =>
-            {
-                while (true)
-                {
-                    int start = Volatile.Read(ref nextPanel);
-                    if (start >= nPanels) break;
-                    int size = Math.Max(MinChunkPanels, (nPanels - start) / (2 * parts));
-                    int end = Math.Min(nPanels, start + size);
-                    if (Interlocked.CompareExchange(ref nextPanel, end, start) != start) continue;
-                    int j0 = start * NR, j1 = Math.Min(n, end * NR);
-                    float* bt = transB ? b + (long)j0 * ldb : b + j0;
-                    Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, pA);
-                }
-            });
+            SharedA(transA, transB, m, n, k, kc, alpha, a, lda, b, ldb, beta, c, ldc, parts);
             return;
         }
 
@@ -138,6 +102,54 @@ public static unsafe class Sgemm
                 int i0 = (int)((long)mPanels * t / parts) * MR, i1 = Math.Min(m, (int)((long)mPanels * (t + 1) / parts) * MR);
                 float* at = transA ? a + i0 : a + (long)i0 * lda;
                 Serial(transA, transB, i1 - i0, n, k, kc, alpha, at, lda, b, ldb, beta, c + (long)i0 * ldc, ldc, null);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Parallel product on column chunks that share one packed copy of op(A), in a single fork/join:
+    /// every worker first claims A-packing items (one k-block × a slice of the row panels) until none are left,
+    /// waits until all claimed items are done, then claims column chunks. Items are claimed dynamically, so
+    /// a worker that starts late (or never) only means the others do its share; nobody waits on unstarted work.
+    /// </summary>
+    private static void SharedA(bool transA, bool transB, int m, int n, int k, int kc, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int parts)
+    {
+        int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
+        float* packedA = PackBuffers.Shared((long)mPanels * MR * k + 16);   // owned by the calling thread
+        int kBlocks = (k + kc - 1) / kc, slices = parts, packItems = kBlocks * slices;
+        int nextPack = -1, packDone = 0, nextPanel = 0;
+        // The smallest chunk is about MinChunkFlops of work: the final chunks bound how long one core can idle
+        // waiting for the other at the end, while each chunk still reuses its A blocks over a few panels.
+        int minChunk = (int)Math.Clamp(MinChunkFlops / (2.0 * m * k * NR), 1, nPanels);
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, _ =>
+        {
+            int item;
+            while ((item = Interlocked.Increment(ref nextPack)) < packItems)
+            {
+                int pc = item / slices * kc, kb = Math.Min(kc, k - pc), t = item % slices;
+                int p0 = mPanels * t / slices, p1 = mPanels * (t + 1) / slices;
+                if (p1 > p0)
+                    Packing.PackA(transA, a, lda, p0 * MR, Math.Min(m, p1 * MR) - p0 * MR, pc, kb,
+                        packedA + (long)pc * mPanels * MR + (long)p0 * MR * kb);
+                Interlocked.Increment(ref packDone);
+            }
+            var spin = new SpinWait();
+            while (Volatile.Read(ref packDone) < packItems) spin.SpinOnce(sleep1Threshold: -1);
+
+            // Column chunks cost no extra packing (B is packed per column anyway), so they are claimed in
+            // shrinking sizes (guided scheduling): big chunks first keep the overhead low, small ones at the end
+            // mean a core slowed by other work holds up the product only briefly.
+            while (true)
+            {
+                int start = Volatile.Read(ref nextPanel);
+                if (start >= nPanels) break;
+                int size = Math.Max(minChunk, (nPanels - start) / (2 * parts));
+                int end = Math.Min(nPanels, start + size);
+                if (Interlocked.CompareExchange(ref nextPanel, end, start) != start) continue;
+                int j0 = start * NR, j1 = Math.Min(n, end * NR);
+                float* bt = transB ? b + (long)j0 * ldb : b + j0;
+                Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, packedA);
             }
         });
     }
