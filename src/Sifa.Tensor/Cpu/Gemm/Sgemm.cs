@@ -53,6 +53,7 @@ public static unsafe class Sgemm
     /// <param name="c">C's first element.</param>
     /// <param name="ldc">C's row stride.</param>
     /// <param name="parallel">Whether to use all cores (false inside an already parallel loop).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel = true)
     {
@@ -89,7 +90,8 @@ public static unsafe class Sgemm
         }
 
         // Otherwise each thread takes one stripe and packs its own copy of the operand the stripes share.
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t) =>
         {
             if (byCols)
             {
@@ -112,6 +114,7 @@ public static unsafe class Sgemm
     /// waits until all claimed items are done, then claims column chunks. Items are claimed dynamically, so
     /// a worker that starts late (or never) only means the others do its share; nobody waits on unstarted work.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SharedA(bool transA, bool transB, int m, int n, int k, int kc, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int parts)
     {
@@ -122,7 +125,9 @@ public static unsafe class Sgemm
         // The smallest chunk is about MinChunkFlops of work: the final chunks bound how long one core can idle
         // waiting for the other at the end, while each chunk still reuses its A blocks over a few panels.
         int minChunk = (int)Math.Clamp(MinChunkFlops / (2.0 * m * k * NR), 1, nPanels);
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, _ =>
+        // Fully optimised from the first call (no tiering): the loops below run once per product.
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (_) =>
         {
             int item;
             while ((item = Interlocked.Increment(ref nextPack)) < packItems)
