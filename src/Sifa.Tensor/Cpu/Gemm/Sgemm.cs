@@ -9,9 +9,11 @@ namespace Sifa.Tensors.Cpu;
 
 /// <summary>
 /// Single-precision matrix product on row-major matrices: a GotoBLAS/BLIS-style packed SGEMM.
-/// B is packed in KC×NC blocks (kept in L2/L3), A in MC×KC blocks (kept in L2), and a 6×16
-/// register-blocked AVX2/FMA micro-kernel sweeps them. On several cores C is split into column (or row)
-/// stripes, each an independent serial GEMM; for column stripes op(A) is packed once and shared.
+/// op(A) is packed in MC×KC blocks of 6-row panels (kept in L2), op(B) in KC×16 panels packed just in time
+/// (kept for the later row blocks), and a 6×16 register-blocked AVX2/FMA micro-kernel sweeps them; transposed
+/// operands are handled while packing, so all four cases run the same kernel. On several cores the columns
+/// of C are handed out dynamically with op(A) packed once and shared (or, for a very large A, C is cut into
+/// static row or column stripes).
 /// </summary>
 public static unsafe class Sgemm
 {
