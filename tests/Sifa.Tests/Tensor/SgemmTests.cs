@@ -131,6 +131,18 @@ public sealed unsafe class SgemmTests
             }
     }
 
+    /// <summary>Products started from several threads at once (sharing the GEMM workers) stay correct.</summary>
+    [Fact]
+    public void ConcurrentCallers()
+    {
+        var shapes = new[] { (200, 300, 150), (97, 127, 257), (400, 20, 300), (130, 130, 130) };
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var (m, n, k) = shapes[i % shapes.Length];
+            Check(i % 2 == 1, i % 3 == 1, m, n, k, 1f, 0.5f, pad: 1, parallel: true, seed: i);
+        });
+    }
+
     /// <summary>Without the shared packed A the parallel split takes per-thread column stripes or row stripes.</summary>
     [Fact]
     public void UnsharedStripes()

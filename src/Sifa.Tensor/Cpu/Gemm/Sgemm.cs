@@ -92,20 +92,24 @@ public static unsafe class Sgemm
         }
 
         // Otherwise each thread takes one stripe and packs its own copy of the operand the stripes share.
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t) =>
+        int nextStripe = -1;
+        GemmWorkers.Run(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (_) =>
         {
-            if (byCols)
+            int t;
+            while ((t = Interlocked.Increment(ref nextStripe)) < parts)
             {
-                int j0 = (int)((long)nPanels * t / parts) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / parts) * NR);
-                float* bt = transB ? b + (long)j0 * ldb : b + j0;
-                Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, null);
-            }
-            else
-            {
-                int i0 = (int)((long)mPanels * t / parts) * MR, i1 = Math.Min(m, (int)((long)mPanels * (t + 1) / parts) * MR);
-                float* at = transA ? a + i0 : a + (long)i0 * lda;
-                Serial(transA, transB, i1 - i0, n, k, kc, alpha, at, lda, b, ldb, beta, c + (long)i0 * ldc, ldc, null);
+                if (byCols)
+                {
+                    int j0 = (int)((long)nPanels * t / parts) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / parts) * NR);
+                    float* bt = transB ? b + (long)j0 * ldb : b + j0;
+                    Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, null);
+                }
+                else
+                {
+                    int i0 = (int)((long)mPanels * t / parts) * MR, i1 = Math.Min(m, (int)((long)mPanels * (t + 1) / parts) * MR);
+                    float* at = transA ? a + i0 : a + (long)i0 * lda;
+                    Serial(transA, transB, i1 - i0, n, k, kc, alpha, at, lda, b, ldb, beta, c + (long)i0 * ldc, ldc, null);
+                }
             }
         });
     }
@@ -128,8 +132,7 @@ public static unsafe class Sgemm
         // waiting for the other at the end, while each chunk still reuses its A blocks over a few panels.
         int minChunk = (int)Math.Clamp(MinChunkFlops / (2.0 * m * k * NR), 1, nPanels);
         // Fully optimised from the first call (no tiering): the loops below run once per product.
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (_) =>
+        GemmWorkers.Run(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (_) =>
         {
             int item;
             while ((item = Interlocked.Increment(ref nextPack)) < packItems)
