@@ -131,6 +131,20 @@ public sealed unsafe class SgemmTests
             }
     }
 
+    /// <summary>Single-row and single-column products (the GEMV path): strides, alpha/beta, NaN in C, threads.</summary>
+    [Fact]
+    public void VectorShapes()
+    {
+        foreach (var (m, n, k) in new[] { (1, 33, 5), (29, 1, 3), (1, 1, 2000), (1, 3000, 1000), (3000, 1, 1000), (1, 257, 97) })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                {
+                    Check(ta, tb, m, n, k, 1f, 0f, pad: 0);
+                    Check(ta, tb, m, n, k, -0.5f, 1.5f, pad: 3);
+                    Check(ta, tb, m, n, k, 2f, 0f, pad: 2, nanInC: true);
+                }
+    }
+
     /// <summary>Products started from several threads at once (sharing the GEMM workers) stay correct.</summary>
     [Fact]
     public void ConcurrentCallers()

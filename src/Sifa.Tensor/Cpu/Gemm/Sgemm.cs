@@ -71,13 +71,19 @@ public static unsafe class Sgemm
 
         long work = (long)m * n * k;
         int threads = parallel && work >= ParallelThreshold ? Math.Max(1, CpuParallel.Threads) : 1;
+        if (m == 1 || n == 1)
+        {
+            Gemv.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+            return;
+        }
         int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
         int kc = Balance(k, KC, 1);
         // Split C into stripes of whole register tiles. Column stripes each need all of op(A), row stripes all
-        // of op(B): prefer columns when A can be packed once and shared (below) or is the smaller operand.
+        // of op(B): prefer columns when A can be packed once and shared (below) or is the smaller operand,
+        // but rows when B is much smaller than A (its copies are then cheap and A is never duplicated).
         long packedLen = (long)mPanels * MR * k;
         bool shareA = packedLen <= SharedAMaxFloats;
-        bool byCols = nPanels >= threads && (mPanels < threads || shareA || n >= m);
+        bool byCols = nPanels >= threads && (mPanels < threads || ((shareA || n >= m) && 4L * n > m));
         int parts = Math.Min(threads, byCols ? nPanels : mPanels);
         if (parts <= 1)
         {
@@ -130,7 +136,7 @@ public static unsafe class Sgemm
         int nextPack = -1, packDone = 0, nextPanel = 0;
         // The smallest chunk is about MinChunkFlops of work: the final chunks bound how long one core can idle
         // waiting for the other at the end, while each chunk still reuses its A blocks over a few panels.
-        int minChunk = (int)Math.Clamp(MinChunkFlops / (2.0 * m * k * NR), 1, nPanels);
+        int minChunk = (int)Math.Clamp(MinChunkFlops / (2.0 * m * k * NR), 1, Math.Max(1, nPanels / (2 * parts)));
         // Fully optimised from the first call (no tiering): the loops below run once per product.
         GemmWorkers.Run(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (_) =>
         {
