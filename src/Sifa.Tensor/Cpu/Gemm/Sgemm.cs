@@ -11,9 +11,10 @@ namespace Sifa.Tensors.Cpu;
 /// Single-precision matrix product on row-major matrices: a GotoBLAS/BLIS-style packed SGEMM.
 /// op(A) is packed in MC×KC blocks of 6-row panels (kept in L2), op(B) in KC×16 panels packed just in time
 /// (kept for the later row blocks), and a 6×16 register-blocked AVX2/FMA micro-kernel sweeps them; transposed
-/// operands are handled while packing, so all four cases run the same kernel. On several cores the columns
-/// of C are handed out dynamically with op(A) packed once and shared (or, for a very large A, C is cut into
-/// static row or column stripes).
+/// operands are handled while packing, so all four cases run the same kernel. On several cores
+/// (<see cref="GemmWorkers"/>) the columns of C are handed out dynamically with op(A) packed once and shared,
+/// or, for a very large A (or a much smaller B), C is cut into row or column stripes. A single row or column
+/// of C takes the unpacked <see cref="Gemv"/> path.
 /// </summary>
 public static unsafe class Sgemm
 {
