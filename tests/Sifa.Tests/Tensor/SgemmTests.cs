@@ -131,6 +131,32 @@ public sealed unsafe class SgemmTests
             }
     }
 
+    /// <summary>Single-row and single-column products (the GEMV path): strides, alpha/beta, NaN in C, threads.</summary>
+    [Fact]
+    public void VectorShapes()
+    {
+        foreach (var (m, n, k) in new[] { (1, 33, 5), (29, 1, 3), (1, 1, 2000), (1, 3000, 1000), (3000, 1, 1000), (1, 257, 97) })
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                {
+                    Check(ta, tb, m, n, k, 1f, 0f, pad: 0);
+                    Check(ta, tb, m, n, k, -0.5f, 1.5f, pad: 3);
+                    Check(ta, tb, m, n, k, 2f, 0f, pad: 2, nanInC: true);
+                }
+    }
+
+    /// <summary>Products started from several threads at once (sharing the GEMM workers) stay correct.</summary>
+    [Fact]
+    public void ConcurrentCallers()
+    {
+        var shapes = new[] { (200, 300, 150), (97, 127, 257), (400, 20, 300), (130, 130, 130) };
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var (m, n, k) = shapes[i % shapes.Length];
+            Check(i % 2 == 1, i % 3 == 1, m, n, k, 1f, 0.5f, pad: 1, parallel: true, seed: i);
+        });
+    }
+
     /// <summary>Without the shared packed A the parallel split takes per-thread column stripes or row stripes.</summary>
     [Fact]
     public void UnsharedStripes()

@@ -150,6 +150,16 @@ internal static unsafe class MicroKernel
             b += NR;
         }
 
+        Finish(c, ldc, alphaBeta, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary>Writes the 6×16 accumulators: C = alpha·acc (beta = 0, C not read) or alpha·acc + beta·C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(float* c, long ldc, float* alphaBeta,
+        Vector256<float> c00, Vector256<float> c01, Vector256<float> c10, Vector256<float> c11,
+        Vector256<float> c20, Vector256<float> c21, Vector256<float> c30, Vector256<float> c31,
+        Vector256<float> c40, Vector256<float> c41, Vector256<float> c50, Vector256<float> c51)
+    {
         float beta = alphaBeta[1];
         var va = Vector256.Create(alphaBeta[0]);
         if (beta == 0)

@@ -9,9 +9,12 @@ namespace Sifa.Tensors.Cpu;
 
 /// <summary>
 /// Single-precision matrix product on row-major matrices: a GotoBLAS/BLIS-style packed SGEMM.
-/// B is packed in KC×NC blocks (kept in L2/L3), A in MC×KC blocks (kept in L2), and a 6×16
-/// register-blocked AVX2/FMA micro-kernel sweeps them. On several cores C is split into column (or row)
-/// stripes, each an independent serial GEMM; for column stripes op(A) is packed once and shared.
+/// op(A) is packed in MC×KC blocks of 6-row panels (kept in L2), op(B) in KC×16 panels packed just in time
+/// (kept for the later row blocks), and a 6×16 register-blocked AVX2/FMA micro-kernel sweeps them; transposed
+/// operands are handled while packing, so all four cases run the same kernel. On several cores
+/// (<see cref="GemmWorkers"/>) the columns of C are handed out dynamically with op(A) packed once and shared,
+/// or, for a very large A (or a much smaller B), C is cut into row or column stripes. A single row or column
+/// of C takes the unpacked <see cref="Gemv"/> path.
 /// </summary>
 public static unsafe class Sgemm
 {
@@ -19,7 +22,7 @@ public static unsafe class Sgemm
 
     // Block sizes (tuned on a 2-core Zen 4: 32 KiB L1d, 1 MiB L2 per core). Fields, not constants, so a
     // tuning harness can change them; the blocks are re-balanced per call so edges get no runt blocks.
-    internal static int KC = 512;
+    internal static int KC = 384;
     internal static int MC = 144;
     internal static int NC = 2048;
 
@@ -29,8 +32,8 @@ public static unsafe class Sgemm
     /// <summary>Largest op(A) (in floats, 16 MiB) that parallel column stripes pack once and share.</summary>
     internal static long SharedAMaxFloats = 4L << 20;
 
-    /// <summary>Column chunks per thread when op(A) is shared (dynamic load balancing).</summary>
-    internal static int ChunksPerThread = 4;
+    /// <summary>Work (flops) of the smallest column chunk a thread claims when op(A) is shared.</summary>
+    internal static long MinChunkFlops = 1L << 24;
 
     /// <summary>Test hook: forces the portable scalar micro-kernel even when AVX2/FMA is available.</summary>
     internal static bool ForceScalar { get; set; }
@@ -53,6 +56,7 @@ public static unsafe class Sgemm
     /// <param name="c">C's first element.</param>
     /// <param name="ldc">C's row stride.</param>
     /// <param name="parallel">Whether to use all cores (false inside an already parallel loop).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel = true)
     {
@@ -68,13 +72,19 @@ public static unsafe class Sgemm
 
         long work = (long)m * n * k;
         int threads = parallel && work >= ParallelThreshold ? Math.Max(1, CpuParallel.Threads) : 1;
+        if (m == 1 || n == 1)
+        {
+            Gemv.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+            return;
+        }
         int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
         int kc = Balance(k, KC, 1);
         // Split C into stripes of whole register tiles. Column stripes each need all of op(A), row stripes all
-        // of op(B): prefer columns when A can be packed once and shared (below) or is the smaller operand.
+        // of op(B): prefer columns when A can be packed once and shared (below) or is the smaller operand,
+        // but rows when B is much smaller than A (its copies are then cheap and A is never duplicated).
         long packedLen = (long)mPanels * MR * k;
         bool shareA = packedLen <= SharedAMaxFloats;
-        bool byCols = nPanels >= threads && (mPanels < threads || shareA || n >= m);
+        bool byCols = nPanels >= threads && (mPanels < threads || ((shareA || n >= m) && 4L * n > m));
         int parts = Math.Min(threads, byCols ? nPanels : mPanels);
         if (parts <= 1)
         {
@@ -82,42 +92,81 @@ public static unsafe class Sgemm
             return;
         }
 
-        // Column stripes all need the whole of op(A): pack it once, cooperatively, instead of once per thread
-        // (when it is small enough to keep around; the caller's thread owns the buffer for this call).
-        float* packedA = null;
         if (byCols && shareA)
         {
-            packedA = PackBuffers.Shared(packedLen + 16);
-            int kBlocks = (k + kc - 1) / kc;
-            float* pA = packedA;
-            Parallel.For(0, kBlocks * parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, item =>
-            {
-                int pc = item / parts * kc, kb = Math.Min(kc, k - pc), t = item % parts;
-                int p0 = mPanels * t / parts, p1 = mPanels * (t + 1) / parts;
-                if (p1 > p0)
-                    Packing.PackA(transA, a, lda, p0 * MR, Math.Min(m, p1 * MR) - p0 * MR, pc, kb,
-                        pA + (long)pc * mPanels * MR + (long)p0 * MR * kb);
-            });
+            SharedA(transA, transB, m, n, k, kc, alpha, a, lda, b, ldb, beta, c, ldc, parts);
+            return;
         }
 
-        // With A shared, column chunks cost no extra packing (B is packed per column anyway), so the columns are
-        // cut finer than one stripe per thread and handed out dynamically: a core slowed by other work then
-        // takes fewer chunks instead of holding up the whole product.
-        int chunks = parts;
-        if (packedA != null) chunks = Math.Max(parts, Math.Min(parts * ChunksPerThread, nPanels / 4));
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parts }, t =>
+        // Otherwise each thread takes one stripe and packs its own copy of the operand the stripes share.
+        int nextStripe = -1;
+        GemmWorkers.Run(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (_) =>
         {
-            if (byCols)
+            int t;
+            while ((t = Interlocked.Increment(ref nextStripe)) < parts)
             {
-                int j0 = (int)((long)nPanels * t / chunks) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / chunks) * NR);
+                if (byCols)
+                {
+                    int j0 = (int)((long)nPanels * t / parts) * NR, j1 = Math.Min(n, (int)((long)nPanels * (t + 1) / parts) * NR);
+                    float* bt = transB ? b + (long)j0 * ldb : b + j0;
+                    Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, null);
+                }
+                else
+                {
+                    int i0 = (int)((long)mPanels * t / parts) * MR, i1 = Math.Min(m, (int)((long)mPanels * (t + 1) / parts) * MR);
+                    float* at = transA ? a + i0 : a + (long)i0 * lda;
+                    Serial(transA, transB, i1 - i0, n, k, kc, alpha, at, lda, b, ldb, beta, c + (long)i0 * ldc, ldc, null);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Parallel product on column chunks that share one packed copy of op(A), in a single fork/join:
+    /// every worker first claims A-packing items (one k-block × a slice of the row panels) until none are left,
+    /// waits until all claimed items are done, then claims column chunks. Items are claimed dynamically, so
+    /// a worker that starts late (or never) only means the others do its share; nobody waits on unstarted work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SharedA(bool transA, bool transB, int m, int n, int k, int kc, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int parts)
+    {
+        int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
+        float* packedA = PackBuffers.Shared((long)mPanels * MR * k + 16);   // owned by the calling thread
+        int kBlocks = (k + kc - 1) / kc, slices = parts, packItems = kBlocks * slices;
+        int nextPack = -1, packDone = 0, nextPanel = 0;
+        // The smallest chunk is about MinChunkFlops of work: the final chunks bound how long one core can idle
+        // waiting for the other at the end, while each chunk still reuses its A blocks over a few panels.
+        int minChunk = (int)Math.Clamp(MinChunkFlops / (2.0 * m * k * NR), 1, Math.Max(1, nPanels / (2 * parts)));
+        // Fully optimised from the first call (no tiering): the loops below run once per product.
+        GemmWorkers.Run(parts, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (_) =>
+        {
+            int item;
+            while ((item = Interlocked.Increment(ref nextPack)) < packItems)
+            {
+                int pc = item / slices * kc, kb = Math.Min(kc, k - pc), t = item % slices;
+                int p0 = mPanels * t / slices, p1 = mPanels * (t + 1) / slices;
+                if (p1 > p0)
+                    Packing.PackA(transA, a, lda, p0 * MR, Math.Min(m, p1 * MR) - p0 * MR, pc, kb,
+                        packedA + (long)pc * mPanels * MR + (long)p0 * MR * kb);
+                Interlocked.Increment(ref packDone);
+            }
+            var spin = new SpinWait();
+            while (Volatile.Read(ref packDone) < packItems) spin.SpinOnce(sleep1Threshold: -1);
+
+            // Column chunks cost no extra packing (B is packed per column anyway), so they are claimed in
+            // shrinking sizes (guided scheduling): big chunks first keep the overhead low, small ones at the end
+            // mean a core slowed by other work holds up the product only briefly.
+            while (true)
+            {
+                int start = Volatile.Read(ref nextPanel);
+                if (start >= nPanels) break;
+                int size = Math.Max(minChunk, (nPanels - start) / (2 * parts));
+                int end = Math.Min(nPanels, start + size);
+                if (Interlocked.CompareExchange(ref nextPanel, end, start) != start) continue;
+                int j0 = start * NR, j1 = Math.Min(n, end * NR);
                 float* bt = transB ? b + (long)j0 * ldb : b + j0;
                 Serial(transA, transB, m, j1 - j0, k, kc, alpha, a, lda, bt, ldb, beta, c + j0, ldc, packedA);
-            }
-            else
-            {
-                int i0 = (int)((long)mPanels * t / parts) * MR, i1 = Math.Min(m, (int)((long)mPanels * (t + 1) / parts) * MR);
-                float* at = transA ? a + i0 : a + (long)i0 * lda;
-                Serial(transA, transB, i1 - i0, n, k, kc, alpha, at, lda, b, ldb, beta, c + (long)i0 * ldc, ldc, null);
             }
         });
     }
