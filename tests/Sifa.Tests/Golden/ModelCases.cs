@@ -83,22 +83,7 @@ public static class ModelCases
         return true;
     }
 
-    private static Module Build(GoldenCase c)
-    {
-        var cfg = c.Config;
-        var sifa = cfg.TryGetProperty("sifa", out var s) && s.ValueKind == JsonValueKind.Object
-            ? new SifaOptions(s.TryGetProperty("k", out var k) ? k.GetInt32() : 3) : new SifaOptions();
-        var stages = c.IntList("sifa_stages");
-        var gen = new Generator(0);
-        return c.Str("model", "") switch
-        {
-            "sifa_resnet" => new SifaResNet(new ResNetConfig(c.IntList("layers")!, c.Int("width", 64), c.Int("num_classes", 400), stages, sifa,
-                c.Int("stem_stride", 1), Dropout: 0f), gen),
-            "sifa_swin" => new SifaSwin(new SwinConfig(c.Int("image", 224), c.Int("patch", 4), c.Int("embed", 96), c.IntList("depths"), c.IntList("heads"),
-                c.Int("window", 7), c.Int("num_classes", 400), stages, sifa, 4f, DropPath: 0f, StemStride: c.Int("stem_stride", 1)), gen),
-            var m => throw new InvalidDataException($"{c.Name}: unknown model '{m}'"),
-        };
-    }
+    private static Module Build(GoldenCase c) => ModelConfigJson.Build(c.Config);
 
     /// <summary>Asserts max|a-b| ≤ 2e-3 · max|b| for one tensor.</summary>
     /// <param name="c">The case.</param>

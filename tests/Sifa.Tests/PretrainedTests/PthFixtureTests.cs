@@ -42,32 +42,9 @@ public sealed class PthFixtureTests
 
     // ================================================================== models
 
-    private static int[]? IntList(JsonElement cfg, string key) =>
-        cfg.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(e => e.GetInt32()).ToArray() : null;
-
-    private static int Int(JsonElement cfg, string key, int fallback) =>
-        cfg.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : fallback;
-
-    /// <summary>Builds the model a fixture <c>config</c> describes (the keys of the golden model cases), with overrides.</summary>
-    private static Module Build(string configJson, int? stemStride = null, int[]? sifaStages = null, int? numClasses = null, ulong seed = 0)
-    {
-        using var doc = JsonDocument.Parse(configJson);
-        var cfg = doc.RootElement;
-        var sifa = cfg.TryGetProperty("sifa", out var s) && s.ValueKind == JsonValueKind.Object
-            ? new SifaOptions(s.TryGetProperty("k", out var k) ? k.GetInt32() : 3) : new SifaOptions();
-        var stages = sifaStages ?? IntList(cfg, "sifa_stages");
-        int stride = stemStride ?? Int(cfg, "stem_stride", 1);
-        int classes = numClasses ?? Int(cfg, "num_classes", 400);
-        var gen = new Generator(seed);
-        var model = cfg.GetProperty("model").GetString();
-        return model switch
-        {
-            "sifa_resnet" => new SifaResNet(new ResNetConfig(IntList(cfg, "layers")!, Int(cfg, "width", 64), classes, stages, sifa, stride, Dropout: 0f), gen),
-            "sifa_swin" => new SifaSwin(new SwinConfig(Int(cfg, "image", 224), Int(cfg, "patch", 4), Int(cfg, "embed", 96), IntList(cfg, "depths"),
-                IntList(cfg, "heads"), Int(cfg, "window", 7), classes, stages, sifa, 4f, DropPath: 0f, StemStride: stride), gen),
-            _ => throw new InvalidDataException($"unknown model '{model}'"),
-        };
-    }
+    /// <summary>Builds the model a fixture <c>config</c> describes, with overrides.</summary>
+    private static Module Build(string configJson, int? stemStride = null, int[]? sifaStages = null, int? numClasses = null, ulong seed = 0) =>
+        ModelConfigJson.Build(configJson, stemStride, sifaStages, numClasses, new Generator(seed));
 
     private static string ConfigOf(string name) => SafeTensors.Read(Fixture(name + ".expected.safetensors")).Metadata["config"];
 
