@@ -162,7 +162,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
         {
             float cx = rng.Range(0, S), cy = rng.Range(0, S);
             float rx = S * rng.Range(0.06f, 0.25f), ry = S * rng.Range(0.06f, 0.25f);
-            float alpha = rng.Range(0.3f, 0.9f);
+            float alpha = rng.Range(0.2f, 0.6f);
             float r = rng.NextFloat(), g = rng.NextFloat(), b = rng.NextFloat();
             bool rect = rng.Int(2) == 0;
             int x0 = Math.Max(0, (int)(cx - rx)), x1 = Math.Min(S - 1, (int)(cx + rx));
@@ -182,12 +182,12 @@ public sealed class SyntheticMotionDataset : IVideoDataset
                 }
             }
         }
-        float baseRadius = S * rng.Range(0.11f, 0.17f);
+        float baseRadius = S * rng.Range(0.16f, 0.23f);
         int distractors = maxDistractors > 0 ? rng.Int(maxDistractors + 1) : 0;
         for (int i = 0; i < distractors; i++)
         {
             var d = RandomShape(ref rng, br, bgG, bb);
-            Draw(bg, S, d, rng.Range(0, S), rng.Range(0, S), baseRadius * rng.Range(0.7f, 1.2f), rng.Range(0, 6.2832f), 1f, 1f);
+            Draw(bg, S, d, rng.Range(0, S), rng.Range(0, S), baseRadius * rng.Range(0.5f, 0.9f), rng.Range(0, 6.2832f), 1f, 1f);
         }
         if (3 * plane <= NoiseTable.Length / 2)
         {
@@ -216,7 +216,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
             case 1:
             {
                 // translation: several pixels per frame, kept inside the frame
-                float speed = Math.Min(S * rng.Range(0.045f, 0.075f), (S - 2 * margin - 2) / (T - 1));
+                float speed = Math.Min(S * rng.Range(0.06f, 0.09f), (S - 2 * margin - 2) / (T - 1));
                 float drift = speed * rng.Range(-0.12f, 0.12f);
                 float travel = speed * (T - 1);
                 float along = Centre(ref rng, S, margin + travel / 2), across = Centre(ref rng, S, margin + Math.Abs(drift) * half);
@@ -226,7 +226,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
             }
             case 2:
             {
-                spin = rng.Range(0.2f, 0.35f);                                            // clockwise (angle grows, y points down)
+                spin = rng.Range(0.3f, 0.45f);                                            // clockwise (angle grows, y points down)
                 vx = rng.Range(-0.3f, 0.3f); vy = rng.Range(-0.3f, 0.3f);
                 cx0 = Centre(ref rng, S, margin + 0.3f * half); cy0 = Centre(ref rng, S, margin + 0.3f * half);
                 break;
@@ -234,7 +234,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
             default:
             {
                 float maxGrowth = MathF.Pow(0.42f * S / baseRadius, 1f / Math.Max(half, 0.5f));
-                growth = Math.Min(rng.Range(1.09f, 1.15f), maxGrowth);                   // grow
+                growth = Math.Min(rng.Range(1.12f, 1.18f), maxGrowth);                   // grow
                 vx = rng.Range(-0.3f, 0.3f); vy = rng.Range(-0.3f, 0.3f);
                 float extent = baseRadius * MathF.Pow(growth, half) * 1.1f;
                 cx0 = Centre(ref rng, S, extent + 0.3f * half); cy0 = Centre(ref rng, S, extent + 0.3f * half);
