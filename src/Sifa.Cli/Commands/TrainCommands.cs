@@ -28,7 +28,7 @@ internal static class TrainCommands
         public Option<string?> ValData = new("--val-data") { Description = "Validation list file or folder" };
         public Option<string?> Classes = new("--classes") { Description = "Class names file (one per line)" };
         public Option<int> Frames = new("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip" };
-        public Option<int> Size = new("--size") { DefaultValueFactory = _ => 64, Description = "Frame side (crop size)" };
+        public Option<int> Size = new("--size") { DefaultValueFactory = _ => 32, Description = "Frame side (crop size)" };
         public Option<int> ValSize = new("--val-size") { DefaultValueFactory = _ => 512, Description = "Synthetic validation clips" };
         public Option<int> Seed = new("--seed") { DefaultValueFactory = _ => 0, Description = "Random seed" };
         public Option<int> Workers = new("--workers") { DefaultValueFactory = _ => 1, Description = "Data-loading workers" };
@@ -62,11 +62,11 @@ internal static class TrainCommands
         var d = new DataOpts();
         d.AddTo(cmd);
         var outDir = new Option<string?>("--out") { Description = "Output folder (default runs/<model>)" };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 6, Description = "Total epochs" };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 8, Description = "Total epochs" };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16, Description = "Batch size" };
-        var trainSize = new Option<int>("--train-size") { DefaultValueFactory = _ => 1024, Description = "Synthetic training clips" };
+        var trainSize = new Option<int>("--train-size") { DefaultValueFactory = _ => 6144, Description = "Synthetic training clips" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 2e-3, Description = "Peak learning rate" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3, Description = "Peak learning rate" };
         var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw | sgd (Nesterov, momentum 0.9)" };
         var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.05, Description = "Weight decay" };
         var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => 20, Description = "Warm-up optimizer steps" };
@@ -155,7 +155,7 @@ internal static class TrainCommands
         var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights: a Sifa .safetensors checkpoint or a PyTorch .pth" };
         var classes = new Option<string>("--classes") { Required = true, Description = "Class names file (one per line)" };
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip" };
-        var size = new Option<int>("--size") { DefaultValueFactory = _ => 64, Description = "Frame side" };
+        var size = new Option<int>("--size") { DefaultValueFactory = _ => 32, Description = "Frame side" };
         var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS" };
         var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu" };
         var video = new Argument<string>("video") { Description = "Video file" };
