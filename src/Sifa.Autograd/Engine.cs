@@ -28,10 +28,13 @@ public static class Engine
         // Storages already owned by a leaf gradient (or the caller's seed): a pass-through gradient (add hands the same g
         // to both inputs) must not become two leaves' Grad, or an in-place update of one would change the other.
         var owned = new HashSet<Storage>(ReferenceEqualityComparer.Instance) { seed.Storage };
+        // Storages of gradient sums allocated below: only the grads entry refers to them, so later terms add in place.
+        var accumulators = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
         using var _ = GradMode.NoGrad();
         foreach (var v in order)
         {
             if (!grads.Remove(v, out var g)) continue;
+            accumulators.Remove(g.Storage); // once handed on it may be shared (pass-through gradients)
             var node = v.GradFn;
             if (node == null)
             {
@@ -43,6 +46,7 @@ public static class Engine
             var fn = node.BackwardFn ?? throw new InvalidOperationException(
                 $"backward through '{node.Op}' a second time: its saved values were released after the first backward");
             node.BackwardFn = null; // releases the saved tensors captured by the rule
+            long t0 = OpProfiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             var ins = fn(g);
             for (int i = 0; i < node.Inputs.Length; i++)
             {
@@ -51,8 +55,17 @@ public static class Engine
                 if (gi == null || !input.RequiresGrad) continue;
                 if (!gi.Shape.AsSpan().SequenceEqual(input.Shape))
                     throw new InvalidOperationException($"backward of '{node.Op}' returned a gradient of shape {Tensor.Fmt(gi.Shape)} for input {i} of shape {Tensor.Fmt(input.Shape)}");
-                grads[input] = grads.TryGetValue(input, out var prev) ? prev + gi : gi;
+                if (!grads.TryGetValue(input, out var prev)) grads[input] = gi;
+                else if (accumulators.Contains(prev.Storage) && prev.IsContiguous && prev.Offset == 0)
+                    prev.Backend.Zip(prev, gi, new Sifa.Tensors.Elementwise.AddOp(), prev); // a sum this loop allocated: nobody else sees it
+                else
+                {
+                    var sum = prev + gi;
+                    accumulators.Add(sum.Storage);
+                    grads[input] = sum;
+                }
             }
+            if (OpProfiler.Enabled) OpProfiler.Backward(node.Op, t0);
         }
     }
 

@@ -61,6 +61,7 @@ public sealed partial class Variable
     /// <returns>The result variable.</returns>
     public static Variable FromOp(Tensor data, string op, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
     {
+        if (OpProfiler.Enabled) OpProfiler.Forward(op);
         var v = new Variable(data);
         if (!GradMode.IsEnabled) return v;
         foreach (var i in inputs)

@@ -217,7 +217,25 @@ public readonly struct ReluBackwardOp : IBinaryOp
     /// <inheritdoc/>
     public float Apply(float a, float b) => a > 0 ? b : 0;
     /// <inheritdoc/>
-    public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) { for (int i = 0; i < a.Length; i++) y[i] = a[i] > 0 ? b[i] : 0; }
+    public void ApplySpan(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        int n = a.Length, i = 0;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            ref float ra = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(a);
+            ref float rb = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(b);
+            ref float ry = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+            var zero = System.Runtime.Intrinsics.Vector256<float>.Zero;
+            // a > 0 is false for NaN, like the scalar rule; AND with the all-ones mask keeps b bit for bit.
+            for (; i <= n - 8; i += 8)
+            {
+                var va = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref ra, (nuint)i);
+                var vb = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref rb, (nuint)i);
+                System.Runtime.Intrinsics.Vector256.StoreUnsafe(System.Runtime.Intrinsics.Vector256.GreaterThan(va, zero) & vb, ref ry, (nuint)i);
+            }
+        }
+        for (; i < n; i++) y[i] = a[i] > 0 ? b[i] : 0;
+    }
 }
 /// <summary>dy · GELU'(x) (a = x, b = dy), with GELU'(x) = Φ(x) + x φ(x).</summary>
 public readonly struct GeluBackwardOp : IBinaryOp
