@@ -22,14 +22,14 @@ public sealed partial class CpuBackend : IBackend
     private static long _largeBytes;
 
     /// <summary>
-    /// Bytes of large tensor arrays allocated between two forced collections (default 256 MiB; environment variable
-    /// <c>SIFA_GC_BUDGET_MB</c>; 0 turns it off). Training allocates activation-sized arrays on the large-object heap, whose
+    /// Bytes of large tensor arrays allocated between two forced collections (environment variable
+    /// <c>SIFA_GC_BUDGET_MB</c>; default 0: off, the runtime's own policy decides). Training allocates activation-sized arrays on the large-object heap, whose
     /// own collection budget lets dead activations pile up to several times the live set; collecting after a fixed amount of
     /// large allocations keeps the peak working set close to the live set, at the cost of a cheap blocking collection
     /// (few objects, no compaction).
     /// </summary>
     public static long GcBudgetBytes { get; set; } =
-        (long.TryParse(Environment.GetEnvironmentVariable("SIFA_GC_BUDGET_MB"), out var mb) ? mb : 256) << 20;
+        (long.TryParse(Environment.GetEnvironmentVariable("SIFA_GC_BUDGET_MB"), out var mb) ? mb : 0) << 20;
 
     private static void CountLarge(int length)
     {
