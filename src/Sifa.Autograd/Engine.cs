@@ -23,56 +23,70 @@ public static class Engine
             throw new ArgumentException($"seed gradient shape {Tensor.Fmt(seed.Shape)} differs from the output's {Tensor.Fmt(root.Shape)}");
         if (!root.RequiresGrad) throw new InvalidOperationException("backward from a value that does not require grad (no input requires grad, or it was computed under NoGrad)");
 
-        var order = TopoOrder(root);
-        var grads = new Dictionary<Variable, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
+        var order = TopoOrder(root.GradFn ?? (object)root);
+        var grads = new Dictionary<object, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn ?? (object)root] = seed };
         // Storages already owned by a leaf gradient (or the caller's seed): a pass-through gradient (add hands the same g
         // to both inputs) must not become two leaves' Grad, or an in-place update of one would change the other.
         var owned = new HashSet<Storage>(ReferenceEqualityComparer.Instance) { seed.Storage };
+        // Storages of gradient sums allocated below: only the grads entry refers to them, so later terms add in place.
+        var accumulators = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
         using var _ = GradMode.NoGrad();
-        foreach (var v in order)
+        foreach (var item in order)
         {
-            if (!grads.Remove(v, out var g)) continue;
-            var node = v.GradFn;
-            if (node == null)
+            if (!grads.Remove(item, out var g)) continue;
+            accumulators.Remove(g.Storage); // once handed on it may be shared (pass-through gradients)
+            if (item is Variable v)
             {
                 if (!v.RequiresGrad) continue;
                 if (v.Grad != null) v.Grad = v.Grad + g;
                 else v.Grad = g.IsContiguous && owned.Add(g.Storage) ? g : g.Clone();
                 continue;
             }
+            var node = (Node)item;
             var fn = node.BackwardFn ?? throw new InvalidOperationException(
                 $"backward through '{node.Op}' a second time: its saved values were released after the first backward");
             node.BackwardFn = null; // releases the saved tensors captured by the rule
+            long t0 = OpProfiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             var ins = fn(g);
-            for (int i = 0; i < node.Inputs.Length; i++)
+            g = null!;
+            for (int i = 0; i < node.Next.Length; i++)
             {
-                var input = node.Inputs[i];
+                var input = node.Next[i];
                 var gi = i < ins.Length ? ins[i] : null;
-                if (gi == null || !input.RequiresGrad) continue;
-                if (!gi.Shape.AsSpan().SequenceEqual(input.Shape))
-                    throw new InvalidOperationException($"backward of '{node.Op}' returned a gradient of shape {Tensor.Fmt(gi.Shape)} for input {i} of shape {Tensor.Fmt(input.Shape)}");
-                grads[input] = grads.TryGetValue(input, out var prev) ? prev + gi : gi;
+                if (gi == null || input == null || (input is Variable lv && !lv.RequiresGrad)) continue;
+                if (!gi.Shape.AsSpan().SequenceEqual(node.InputShapes[i]))
+                    throw new InvalidOperationException($"backward of '{node.Op}' returned a gradient of shape {Tensor.Fmt(gi.Shape)} for input {i} of shape {Tensor.Fmt(node.InputShapes[i])}");
+                if (!grads.TryGetValue(input, out var prev)) grads[input] = gi;
+                else if (accumulators.Contains(prev.Storage) && prev.IsContiguous && prev.Offset == 0)
+                    prev.Backend.Zip(prev, gi, new Sifa.Tensors.Elementwise.AddOp(), prev); // a sum this loop allocated: nobody else sees it
+                else
+                {
+                    var sum = prev + gi;
+                    accumulators.Add(sum.Storage);
+                    grads[input] = sum;
+                }
             }
+            if (OpProfiler.Enabled) OpProfiler.Backward(node.Op, t0);
         }
     }
 
-    // Reverse topological order (outputs first) by iterative depth-first search.
-    private static List<Variable> TopoOrder(Variable root)
+    // Reverse topological order (outputs first) by iterative depth-first search over nodes (leaves are terminal).
+    private static List<object> TopoOrder(object root)
     {
-        var post = new List<Variable>();
-        var seen = new HashSet<Variable>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Variable v, int next)>();
+        var post = new List<object>();
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(object v, int next)>();
         stack.Push((root, 0));
         seen.Add(root);
         while (stack.Count > 0)
         {
             var (v, next) = stack.Pop();
-            var ins = v.GradFn?.Inputs;
+            var ins = (v as Node)?.Next;
             if (ins != null && next < ins.Length)
             {
                 stack.Push((v, next + 1));
                 var c = ins[next];
-                if (c.RequiresGrad && seen.Add(c)) stack.Push((c, 0));
+                if (c != null && seen.Add(c)) stack.Push((c, 0));
                 continue;
             }
             post.Add(v);

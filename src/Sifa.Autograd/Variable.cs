@@ -61,6 +61,7 @@ public sealed partial class Variable
     /// <returns>The result variable.</returns>
     public static Variable FromOp(Tensor data, string op, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
     {
+        if (OpProfiler.Enabled) OpProfiler.Forward(op);
         var v = new Variable(data);
         if (!GradMode.IsEnabled) return v;
         foreach (var i in inputs)
@@ -81,21 +82,39 @@ public sealed partial class Variable
     public override string ToString() => $"Variable({Name ?? GradFn?.Op ?? "leaf"}, {Tensor.Fmt(Shape)}{(RequiresGrad ? ", requires_grad" : "")})";
 }
 
-/// <summary>A recorded op: its inputs and its backward rule.</summary>
+/// <summary>
+/// A recorded op: where its inputs came from and its backward rule. Like PyTorch's graph, a node refers to the nodes that
+/// produced its inputs (and to leaf variables), not to intermediate values: an intermediate value stays alive only while
+/// the caller or a backward rule (as a saved tensor) holds it.
+/// </summary>
 public sealed class Node
 {
     internal Node(string op, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
     {
         Op = op;
-        Inputs = inputs;
+        Next = new object?[inputs.Length];
+        InputShapes = new int[inputs.Length][];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var v = inputs[i];
+            InputShapes[i] = v.Shape;
+            // A leaf is kept (its Grad is written); an op result is represented by the node that made it.
+            Next[i] = v.GradFn != null ? (v.RequiresGrad ? v.GradFn : null) : v;
+        }
         BackwardFn = backward;
     }
 
     /// <summary>The op's name.</summary>
     public string Op { get; }
 
-    /// <summary>The op's inputs.</summary>
-    public Variable[] Inputs { get; }
+    /// <summary>The number of inputs (gradients the backward rule returns).</summary>
+    public int InputCount => Next.Length;
+
+    // Per input: the producing Node, the leaf Variable, or null (an op result that does not require grad).
+    internal object?[] Next { get; }
+
+    // Per input: its shape (the gradient's expected shape).
+    internal int[][] InputShapes { get; }
 
     /// <summary>The backward rule; null after it ran (its saved tensors are then released).</summary>
     internal Func<Tensor, Tensor?[]>? BackwardFn { get; set; }

@@ -49,16 +49,26 @@ public static class StepBench
         var clip = Tensor.RandN(gen, new[] { batch, frames, 3, size, size });
         var target = Enumerable.Range(0, batch).Select(i => i % classes).ToArray();
         var times = new List<double>();
+        double optTime = 0;
         for (int s = 0; s <= steps; s++)
         {
+            if (s == 1) OpProfiler.Reset();
             var sw = Stopwatch.StartNew();
+            OpProfiler.Mark();
             opt.ZeroGrad();
             var loss = Ops.CrossEntropy(model.Forward(new Variable(clip)), target);
             loss.Backward();
+            long tOpt = Stopwatch.GetTimestamp();
             opt.Step();
+            optTime += s > 0 ? Stopwatch.GetElapsedTime(tOpt).TotalSeconds : 0;
             sw.Stop();
             if (s > 0) times.Add(sw.Elapsed.TotalSeconds);
             output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {loss.Data.Item():F4}");
+        }
+        if (OpProfiler.Enabled && steps > 0)
+        {
+            output.Write(OpProfiler.Report(steps));
+            output.WriteLine($"optimizer step: {optTime / steps:F3} s");
         }
         times.Sort();
         double median = times.Count == 0 ? double.NaN : times[times.Count / 2];

@@ -3,7 +3,7 @@ using Sifa.Cli.Bench;
 
 namespace Sifa.Cli.Commands;
 
-/// <summary><c>sifa bench gemm|sifa-op|step</c>: micro and training-step benchmarks.</summary>
+/// <summary><c>sifa bench gemm|sifa-op|conv|bn|step</c>: micro and training-step benchmarks.</summary>
 internal static class BenchCommands
 {
     public static Command Create()
@@ -25,6 +25,15 @@ internal static class BenchCommands
         var sifa = new Command("sifa-op", "Fused SIFA op forward and backward; last line sec_fwd=… sec_bwd=….") { nt, t, c, hw, reps };
         sifa.SetAction(r => SifaOpBench.Run(r.GetValue(nt), r.GetValue(t), r.GetValue(c), r.GetValue(hw), r.GetValue(hw), r.GetValue(reps), Console.Out));
         bench.Add(sifa);
+
+        var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames (2-D batch)." };
+        var reps2 = new Option<int>("--repeats") { DefaultValueFactory = _ => 5, Description = "Timed runs per shape (median reported)." };
+        var conv = new Command("conv", "ResNet-50 convolution shapes, forward and backward; compare with bench/torch_ops.py conv.") { frames, reps2 };
+        conv.SetAction(r => OpsBench.RunConv(r.GetValue(frames), r.GetValue(reps2), Console.Out));
+        bench.Add(conv);
+        var bn = new Command("bn", "ResNet-50 batch-norm / ReLU shapes, forward and backward; compare with bench/torch_ops.py bn.") { frames, reps2 };
+        bn.SetAction(r => OpsBench.RunBn(r.GetValue(frames), r.GetValue(reps2), Console.Out));
+        bench.Add(bn);
 
         bench.Add(StepBench.CreateCommand());
         return bench;

@@ -11,8 +11,34 @@ public sealed partial class CpuBackend : IBackend
         : throw new InvalidOperationException($"CPU kernel received a tensor on {t.Device}");
 
     /// <inheritdoc/>
-    public Storage Allocate(int length, bool zero) =>
-        new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length));
+    public Storage Allocate(int length, bool zero)
+    {
+        if (length >= LargeArray) CountLarge(length);
+        return new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length));
+    }
+
+    // Arrays of at least this many floats (1 MiB) count towards the large-allocation budget.
+    private const int LargeArray = 1 << 18;
+    private static long _largeBytes;
+
+    /// <summary>
+    /// Bytes of large tensor arrays allocated between two forced collections (environment variable
+    /// <c>SIFA_GC_BUDGET_MB</c>; default 0: off, the runtime's own policy decides). Training allocates activation-sized arrays on the large-object heap, whose
+    /// own collection budget lets dead activations pile up to several times the live set; collecting after a fixed amount of
+    /// large allocations keeps the peak working set close to the live set, at the cost of a cheap blocking collection
+    /// (few objects, no compaction).
+    /// </summary>
+    public static long GcBudgetBytes { get; set; } =
+        (long.TryParse(Environment.GetEnvironmentVariable("SIFA_GC_BUDGET_MB"), out var mb) ? mb : 0) << 20;
+
+    private static void CountLarge(int length)
+    {
+        long budget = GcBudgetBytes;
+        if (budget <= 0) return;
+        if (Interlocked.Add(ref _largeBytes, 4L * length) < budget) return;
+        Interlocked.Exchange(ref _largeBytes, 0);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+    }
 
     /// <inheritdoc/>
     public Storage FromHost(ReadOnlySpan<float> data) => new CpuStorage(data.ToArray());

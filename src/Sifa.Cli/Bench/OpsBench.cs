@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sifa.Tensors;
+using Sifa.Tensors.Cpu;
+
+namespace Sifa.Cli.Bench;
+
+/// <summary>
+/// <c>sifa bench conv</c> and <c>sifa bench bn</c>: forward and backward of the convolutions and batch norms of a
+/// ResNet-50 on N frames of 224² (the shapes of <c>sifa-r50</c>/<c>c2d-r50</c>), one line per shape, the same shapes and
+/// output format as <c>bench/torch_ops.py</c> so the two compare line by line.
+/// </summary>
+public static class OpsBench
+{
+    /// <summary>The distinct ResNet-50 convolutions at 224²: (Cin, Cout, kernel, stride, input size, count in the net).</summary>
+    public static readonly (int Cin, int Cout, int K, int Stride, int Hw, int Count)[] R50Convs =
+    {
+        (3, 64, 7, 2, 224, 1),
+        (64, 64, 1, 1, 56, 1), (64, 64, 3, 1, 56, 3), (64, 256, 1, 1, 56, 4), (256, 64, 1, 1, 56, 2),
+        (256, 128, 1, 1, 56, 1), (128, 128, 3, 2, 56, 1), (128, 512, 1, 1, 28, 4), (256, 512, 1, 2, 56, 1),
+        (512, 128, 1, 1, 28, 3), (128, 128, 3, 1, 28, 3),
+        (512, 256, 1, 1, 28, 1), (256, 256, 3, 2, 28, 1), (256, 1024, 1, 1, 14, 6), (512, 1024, 1, 2, 28, 1),
+        (1024, 256, 1, 1, 14, 5), (256, 256, 3, 1, 14, 5),
+        (1024, 512, 1, 1, 14, 1), (512, 512, 3, 2, 14, 1), (512, 2048, 1, 1, 7, 3), (1024, 2048, 1, 2, 14, 1),
+        (2048, 512, 1, 1, 7, 2), (512, 512, 3, 1, 7, 2),
+    };
+
+    /// <summary>Times every ResNet-50 convolution shape (forward; backward for input and weight).</summary>
+    /// <param name="n">Frames (batch of the 2-D convolution).</param>
+    /// <param name="repeats">Timed runs per shape (median reported).</param>
+    /// <param name="output">Where the lines go.</param>
+    /// <returns>0.</returns>
+    public static int RunConv(int n, int repeats, TextWriter output)
+    {
+        var gen = new Generator(1);
+        var be = new CpuBackend();
+        double totF = 0, totB = 0;
+        var ci = CultureInfo.InvariantCulture;
+        foreach (var (cin, cout, k, st, hw, count) in R50Convs)
+        {
+            var x = Tensor.RandN(gen, new[] { n, cin, hw, hw });
+            var w = Tensor.RandN(gen, new[] { cout, cin, k, k });
+            var g = Conv2dGeometry.Square(st, k / 2);
+            var y = be.Conv2dForward(x, w, null, g);
+            var dy = Tensor.RandN(gen, y.Shape);
+            double f = Median(repeats, () => be.Conv2dForward(x, w, null, g));
+            double b = Median(repeats, () => be.Conv2dBackward(dy, x, w, g, cin != 3, true, false));
+            totF += f * count; totB += b * count;
+            double flops = 2.0 * n * cout * cin * k * k * y.Shape[2] * y.Shape[3];
+            output.WriteLine(string.Format(ci, "conv cin={0} cout={1} k={2} s={3} hw={4} x{5} fwd_ms={6:F2} bwd_ms={7:F2} fwd_gflops={8:F1} bwd_gflops={9:F1}",
+                cin, cout, k, st, hw, count, f * 1e3, b * 1e3, flops / f / 1e9, flops * (cin != 3 ? 2 : 1) / b / 1e9));
+        }
+        output.WriteLine(string.Format(ci, "conv_total fwd_s={0:F3} bwd_s={1:F3}", totF, totB));
+        return 0;
+    }
+
+    /// <summary>Times training-mode batch norm (+ ReLU) forward and backward on the ResNet-50 activation shapes.</summary>
+    /// <param name="n">Frames.</param>
+    /// <param name="repeats">Timed runs per shape (median reported).</param>
+    /// <param name="output">Where the lines go.</param>
+    /// <returns>0.</returns>
+    public static int RunBn(int n, int repeats, TextWriter output)
+    {
+        var gen = new Generator(1);
+        var be = new CpuBackend();
+        var ci = CultureInfo.InvariantCulture;
+        foreach (var (c, hw) in new[] { (64, 112), (64, 56), (256, 56), (128, 28), (512, 28), (256, 14), (1024, 14), (512, 7), (2048, 7) })
+        {
+            var x = Tensor.RandN(gen, new[] { n, c, hw, hw });
+            var dy = Tensor.RandN(gen, x.Shape);
+            var wt = Tensor.Ones(c); var bs = Tensor.Zeros(c);
+            var rm = Tensor.Zeros(c); var rv = Tensor.Ones(c);
+            var (_, mean, inv) = be.BatchNormTrainForward(x, wt, bs, rm, rv, 0.1f, 1e-5f);
+            double f = Median(repeats, () => be.BatchNormTrainForward(x, wt, bs, rm, rv, 0.1f, 1e-5f));
+            double b = Median(repeats, () => be.BatchNormBackward(dy, x, wt, mean, inv, true, true, true, true));
+            double r = Median(repeats, () => x.Relu());
+            output.WriteLine(string.Format(ci, "bn c={0} hw={1} fwd_ms={2:F2} bwd_ms={3:F2} relu_ms={4:F2}", c, hw, f * 1e3, b * 1e3, r * 1e3));
+        }
+        return 0;
+    }
+
+    private static double Median(int repeats, Action body)
+    {
+        body();
+        var t = new double[Math.Max(1, repeats)];
+        for (int i = 0; i < t.Length; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            body();
+            t[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        Array.Sort(t);
+        return t[t.Length / 2];
+    }
+}
