@@ -5,11 +5,10 @@ using Sifa.Tensors;
 namespace Sifa.Tests.Nn;
 
 /// <summary>
-/// Layer tests that run the ops being added on another branch (Conv2d, BatchNorm2d, LayerNorm, MaxPool2d,
-/// GlobalAvgPool, CrossEntropy, Dropout, DropPath). They check the layers against direct loops from SPEC section 2,
-/// and pass once those ops are merged (until then the temporary stubs throw NotImplementedException).
+/// Layer tests over the heavy ops (Conv2d, BatchNorm2d, LayerNorm, MaxPool2d, GlobalAvgPool, CrossEntropy, Dropout,
+/// DropPath): each layer is checked against direct loops from SPEC section 2.
 /// </summary>
-public class PendingOpsLayerTests
+public class LayerOpsTests
 {
     private static float[] NaiveConv(float[] x, int n, int cin, int h, int w, float[] wt, float[]? b, int cout, int k, int stride, int pad, int dil, int groups, out int ho, out int wo)
     {
