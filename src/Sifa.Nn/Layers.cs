@@ -216,8 +216,15 @@ public sealed class LayerNorm : Module, IForward
     }
 }
 
+/// <summary>A module that draws random masks from its own generator (dropout, drop path); trainers re-seed it for reproducible runs.</summary>
+public interface IStochasticModule
+{
+    /// <summary>The generator the masks are drawn from.</summary>
+    Generator Generator { get; }
+}
+
 /// <summary>Inverted dropout in training (kept units scaled by 1/(1-p)); identity in evaluation.</summary>
-public sealed class Dropout : Module, IForward
+public sealed class Dropout : Module, IForward, IStochasticModule
 {
     private readonly Generator _gen;
 
@@ -230,6 +237,9 @@ public sealed class Dropout : Module, IForward
         P = p; _gen = gen;
     }
 
+    /// <inheritdoc/>
+    public Generator Generator => _gen;
+
     /// <summary>Drop probability.</summary>
     public float P { get; }
 
@@ -241,7 +251,7 @@ public sealed class Dropout : Module, IForward
 
 /// <summary>Stochastic depth on a residual branch: per sample (dim 0), the branch is dropped with probability p and kept
 /// ones scaled by 1/(1-p) in training; identity in evaluation.</summary>
-public sealed class DropPath : Module, IForward
+public sealed class DropPath : Module, IForward, IStochasticModule
 {
     private readonly Generator _gen;
 
@@ -253,6 +263,9 @@ public sealed class DropPath : Module, IForward
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"drop-path probability {p} not in [0, 1)");
         P = p; _gen = gen;
     }
+
+    /// <inheritdoc/>
+    public Generator Generator => _gen;
 
     /// <summary>Drop probability.</summary>
     public float P { get; }

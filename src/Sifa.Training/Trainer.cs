@@ -187,7 +187,7 @@ public sealed class Trainer
         File.Move(tmp, path, overwrite: true);
     }
 
-    /// <summary>Re-seeds every <see cref="Generator"/> held by the model's modules (dropout / drop-path masks) from (seed, epoch, module index).</summary>
+    /// <summary>Re-seeds the generator of every <see cref="IStochasticModule"/> (dropout / drop-path masks) from (seed, epoch, module index).</summary>
     /// <param name="model">The model.</param>
     /// <param name="seed">Run seed.</param>
     /// <param name="epoch">0-based epoch.</param>
@@ -195,12 +195,8 @@ public sealed class Trainer
     {
         int i = 0;
         foreach (var (_, m) in model.NamedModules())
-        {
-            for (var t = m.GetType(); t != null && t != typeof(object); t = t.BaseType)
-                foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.DeclaredOnly))
-                    if (f.FieldType == typeof(Generator) && f.GetValue(m) is Generator g)
-                        g.Reseed(Mix(((ulong)(uint)seed << 32) ^ ((ulong)(uint)epoch << 12) ^ (ulong)(i++) ^ 0x64726f7000000000UL));
-        }
+            if (m is IStochasticModule s)
+                s.Generator.Reseed(Mix(((ulong)(uint)seed << 32) ^ ((ulong)(uint)epoch << 12) ^ (ulong)(i++) ^ 0x64726f7000000000UL));
     }
 
     private static ulong Mix(ulong z)
