@@ -3,6 +3,11 @@ using Sifa.Tensors.Cpu;
 namespace Sifa.Tests.TensorTests;
 
 /// <summary>Checks the packed SGEMM against a naive double-accumulated product over odd shapes, strides and flags.</summary>
+/// <remarks>
+/// Some tests change the GEMM's process-wide tuning hooks (block sizes, scalar kernel), which changes the
+/// rounding of every product in the process; the class therefore runs alone, never beside other tests.
+/// </remarks>
+[Collection(GlobalStateCollection.Name)]
 public sealed unsafe class SgemmTests
 {
     /// <summary>Naive reference: C = alpha·op(A)·op(B) + beta·C with double accumulation.</summary>
