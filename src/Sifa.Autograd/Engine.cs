@@ -30,6 +30,8 @@ public static class Engine
         var owned = new HashSet<Storage>(ReferenceEqualityComparer.Instance) { seed.Storage };
         // Storages of gradient sums allocated below: only the grads entry refers to them, so later terms add in place.
         var accumulators = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
+        var pool = new GradientBuffers(TensorScope.Current != null);
+        pool.Hold(seed);
         using var _ = GradMode.NoGrad();
         foreach (var item in order)
         {
@@ -37,9 +39,12 @@ public static class Engine
             accumulators.Remove(g.Storage); // once handed on it may be shared (pass-through gradients)
             if (item is Variable v)
             {
-                if (!v.RequiresGrad) continue;
-                if (v.Grad != null) v.Grad = v.Grad + g;
-                else v.Grad = g.IsContiguous && owned.Add(g.Storage) ? g : g.Clone();
+                if (v.RequiresGrad)
+                {
+                    if (v.Grad != null) v.Grad = v.Grad + g;
+                    else v.Grad = g.IsContiguous && owned.Add(g.Storage) ? g : g.Clone();
+                }
+                pool.Drop(g, owned);
                 continue;
             }
             var node = (Node)item;
@@ -48,25 +53,75 @@ public static class Engine
             node.BackwardFn = null; // releases the saved tensors captured by the rule
             long t0 = OpProfiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             var ins = fn(g);
-            g = null!;
             for (int i = 0; i < node.Next.Length; i++)
             {
                 var input = node.Next[i];
                 var gi = i < ins.Length ? ins[i] : null;
-                if (gi == null || input == null || (input is Variable lv && !lv.RequiresGrad)) continue;
+                if (gi == null) continue;
+                if (input == null || (input is Variable lv && !lv.RequiresGrad)) { pool.Consumed(gi); continue; }
                 if (!gi.Shape.AsSpan().SequenceEqual(node.InputShapes[i]))
                     throw new InvalidOperationException($"backward of '{node.Op}' returned a gradient of shape {Tensor.Fmt(gi.Shape)} for input {i} of shape {Tensor.Fmt(node.InputShapes[i])}");
-                if (!grads.TryGetValue(input, out var prev)) grads[input] = gi;
+                if (!grads.TryGetValue(input, out var prev)) { grads[input] = gi; pool.Hold(gi); }
                 else if (accumulators.Contains(prev.Storage) && prev.IsContiguous && prev.Offset == 0)
+                {
                     prev.Backend.Zip(prev, gi, new Sifa.Tensors.Elementwise.AddOp(), prev); // a sum this loop allocated: nobody else sees it
+                    pool.Consumed(gi);
+                }
                 else
                 {
                     var sum = prev + gi;
                     accumulators.Add(sum.Storage);
                     grads[input] = sum;
+                    pool.Hold(sum);
+                    pool.Drop(prev, owned, now: false);
+                    pool.Consumed(gi);
                 }
             }
+            pool.Drop(g, owned, now: false);
+            g = null!;
+            pool.ReleaseConsumed(owned);
             if (OpProfiler.Enabled) OpProfiler.Backward(node.Op, t0);
+        }
+    }
+
+    /// <summary>
+    /// Inside a <see cref="TensorScope"/>, gives gradient buffers back to the pool as soon as backward has consumed
+    /// them, so later nodes reuse them. A buffer goes back only when it was allocated during this backward pass
+    /// (never a forward activation or a caller's tensor), no pending gradient refers to its storage (pass-through
+    /// rules hand the same storage on) and no leaf owns it as its Grad.
+    /// </summary>
+    private sealed class GradientBuffers(bool enabled)
+    {
+        private readonly long _mark = TensorScope.Mark;
+        private readonly Dictionary<Storage, int> _pending = new(ReferenceEqualityComparer.Instance);
+        private readonly List<Tensor> _consumed = new();
+
+        public void Hold(Tensor t)
+        {
+            if (enabled) _pending[t.Storage] = _pending.GetValueOrDefault(t.Storage) + 1;
+        }
+
+        public void Consumed(Tensor t)
+        {
+            if (enabled) _consumed.Add(t);
+        }
+
+        public void Drop(Tensor t, HashSet<Storage> owned, bool now = true)
+        {
+            if (!enabled) return;
+            if (_pending.TryGetValue(t.Storage, out int n) && n > 1) { _pending[t.Storage] = n - 1; return; }
+            _pending.Remove(t.Storage);
+            _consumed.Add(t);
+            if (now) ReleaseConsumed(owned);
+        }
+
+        // Called once a node's outputs are all placed, so a storage is judged only after every reference was counted.
+        public void ReleaseConsumed(HashSet<Storage> owned)
+        {
+            foreach (var t in _consumed)
+                if (TensorScope.IsPooledSince(t, _mark) && !_pending.ContainsKey(t.Storage) && !owned.Contains(t.Storage))
+                    TensorScope.Release(t);
+            _consumed.Clear();
         }
     }
 

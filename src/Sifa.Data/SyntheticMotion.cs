@@ -208,7 +208,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
         float wobbleAmp = rng.Range(0.03f, 0.08f), wobbleFreq = rng.Range(0.5f, 1.1f), wobblePhase = rng.Range(0, 6.2832f);
         float spin = rng.Range(-0.03f, 0.03f);                          // slight rotation drift for every class
         float margin = baseRadius * 1.1f;
-        float vx = 0, vy = 0, growth = 1f;
+        float vx = 0, vy = 0, growth = 1f, elongation = 1f;
         float cx0, cy0;
         switch (pair)
         {
@@ -226,6 +226,13 @@ public sealed class SyntheticMotionDataset : IVideoDataset
             }
             case 2:
             {
+                // A rotation's motion field turns across the object (a curl), which a small network cannot resolve on its
+                // coarse feature maps; an elongated object makes its orientation, and so the rotation, visible at coarse
+                // scale. A rings texture (unchanged by rotation) is drawn as stripes.
+                elongation = 1.8f;
+                baseRadius = Math.Min(baseRadius * 1.15f, S * 0.25f);
+                margin = baseRadius * elongation * 1.05f;
+                if (obj.Texture == 3) obj.Texture = 0;
                 spin = rng.Range(0.3f, 0.45f);                                            // clockwise (angle grows, y points down)
                 vx = rng.Range(-0.3f, 0.3f); vy = rng.Range(-0.3f, 0.3f);
                 cx0 = Centre(ref rng, S, margin + 0.3f * half); cy0 = Centre(ref rng, S, margin + 0.3f * half);
@@ -252,7 +259,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
             float tc = t - half;
             Array.Copy(bg, frame, 3 * plane);
             float w = wobbleAmp * MathF.Sin(wobblePhase + wobbleFreq * t);
-            Draw(frame, S, obj, cx0 + vx * tc, cy0 + vy * tc, baseRadius * MathF.Pow(growth, tc), angle0 + spin * tc, 1f + w, 1f - w);
+            Draw(frame, S, obj, cx0 + vx * tc, cy0 + vy * tc, baseRadius * MathF.Pow(growth, tc), angle0 + spin * tc, (1f + w) * elongation, (1f - w) / elongation);
             int outT = reverse ? T - 1 - t : t;
             var o = dst.AsSpan(outT * 3 * plane, 3 * plane);
             if (tableNoise)

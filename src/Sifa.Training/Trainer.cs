@@ -129,16 +129,22 @@ public sealed class Trainer
             double lossSum = 0; int correct = 0, seen = 0, step = 0, steps = loader.BatchesPerEpoch;
             foreach (var batch in loader.GetEpoch(epoch, cancellationToken))
             {
-                var logits = _video.Forward(new Variable(batch.Clips));
-                var loss = Ops.CrossEntropy(logits, batch.Labels, o.LabelSmoothing);
-                opt.ZeroGrad();
-                loss.Backward();
-                if (o.ClipGradNorm > 0) ClipGradNorm(opt.Parameters, o.ClipGradNorm);
-                opt.Step();
+                float lv;
+                // One step's activations and gradients live in a scope: their arrays are reused by the next step.
+                using (TensorScope.Begin())
+                {
+                    var logits = _video.Forward(new Variable(batch.Clips));
+                    var loss = Ops.CrossEntropy(logits, batch.Labels, o.LabelSmoothing);
+                    opt.ZeroGrad();
+                    loss.Backward();
+                    if (o.ClipGradNorm > 0) ClipGradNorm(opt.Parameters, o.ClipGradNorm);
+                    opt.Step();
+                    opt.ZeroGrad(); // the gradients' arrays go back to the pool with the scope
+                    lv = loss.Data.ToArray()[0];
+                    correct += CountTopK(logits.Data.ToArray(), logits.Shape[1], batch.Labels, 1);
+                }
                 sched.Step();
-                float lv = loss.Data.ToArray()[0];
                 lossSum += lv * batch.Count; seen += batch.Count;
-                correct += CountTopK(logits.Data.ToArray(), logits.Shape[1], batch.Labels, 1);
                 step++;
                 if (o.Progress && !Console.IsErrorRedirected)
                 {
@@ -274,7 +280,8 @@ public sealed class Trainer
         {
             foreach (var batch in loader.GetEpoch(0))
             {
-                var probs = AveragedProbabilities(video, batch.Clips, batch.ViewsPerSample);
+                float[] probs;
+                using (TensorScope.Begin()) probs = AveragedProbabilities(video, batch.Clips, batch.ViewsPerSample);
                 int k = probs.Length / batch.Count;
                 for (int i = 0; i < batch.Count; i++) loss -= Math.Log(Math.Max(1e-12, probs[i * k + batch.Labels[i]]));
                 top1 += CountTopK(probs, k, batch.Labels, 1);

@@ -53,17 +53,28 @@ public static class StepBench
         for (int s = 0; s <= steps; s++)
         {
             if (s == 1) OpProfiler.Reset();
+            long alloc0 = GC.GetTotalAllocatedBytes();
+            var pause0 = GC.GetTotalPauseDuration();
             var sw = Stopwatch.StartNew();
             OpProfiler.Mark();
-            opt.ZeroGrad();
-            var loss = Ops.CrossEntropy(model.Forward(new Variable(clip)), target);
-            loss.Backward();
-            long tOpt = Stopwatch.GetTimestamp();
-            opt.Step();
-            optTime += s > 0 ? Stopwatch.GetElapsedTime(tOpt).TotalSeconds : 0;
+            float lossValue;
+            using (TensorScope.Begin()) // as in the trainer: the step's buffers are reused by the next step
+            {
+                opt.ZeroGrad();
+                var loss = Ops.CrossEntropy(model.Forward(new Variable(clip)), target);
+                loss.Backward();
+                long tOpt = Stopwatch.GetTimestamp();
+                opt.Step();
+                opt.ZeroGrad();
+                optTime += s > 0 ? Stopwatch.GetElapsedTime(tOpt).TotalSeconds : 0;
+                lossValue = loss.Data.Item();
+            }
             sw.Stop();
             if (s > 0) times.Add(sw.Elapsed.TotalSeconds);
-            output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {loss.Data.Item():F4}");
+            // Managed allocation volume and GC pause time of the step: what buffer reuse (or its absence) costs.
+            double allocMb = (GC.GetTotalAllocatedBytes() - alloc0) / (1024.0 * 1024.0);
+            double pauseMs = (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds;
+            output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {lossValue:F4}, allocated {allocMb:F0} MB, gc pause {pauseMs:F0} ms");
         }
         if (OpProfiler.Enabled && steps > 0)
         {

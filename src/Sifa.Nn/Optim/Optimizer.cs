@@ -102,6 +102,7 @@ public abstract class Optimizer
     public void Step()
     {
         using var _ = GradMode.NoGrad();
+        using var __ = TensorScope.Suspend(); // optimizer state created here outlives the caller's step scope
         int i = 0;
         foreach (var g in _groups)
             foreach (var p in g.Parameters)
@@ -185,6 +186,7 @@ public abstract class Optimizer
     /// <param name="state">The state.</param>
     public void LoadStateDict(OptimizerState state)
     {
+        using var _ = TensorScope.Suspend();
         var kind = state.Get("optimizer");
         if (kind != Kind) throw new InvalidDataException($"optimizer state is for {kind}, not {Kind}");
         int ng = (int)state.GetLong("groups");

@@ -13,6 +13,8 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public Storage Allocate(int length, bool zero)
     {
+        if (length >= BufferPool.MinFloats && BufferPool.MaxPooledBytes > 0 && TensorScope.Current is { } scope)
+            return scope.Allocate(length, zero);
         if (length >= LargeArray) CountLarge(length);
         return new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length));
     }
