@@ -35,6 +35,7 @@ public static class Engine
         using var _ = GradMode.NoGrad();
         foreach (var item in order)
         {
+            TensorScope.SafePoint(); // between nodes no rule holds a raw array
             if (!grads.Remove(item, out var g)) continue;
             accumulators.Remove(g.Storage); // once handed on it may be shared (pass-through gradients)
             if (item is Variable v)

@@ -62,6 +62,7 @@ public sealed partial class Variable
     public static Variable FromOp(Tensor data, string op, Variable[] inputs, Func<Tensor, Tensor?[]> backward)
     {
         if (OpProfiler.Enabled) OpProfiler.Forward(op);
+        TensorScope.SafePoint(); // the op's kernels are done: dead temporaries may go back to the pool
         var v = new Variable(data);
         if (!GradMode.IsEnabled) return v;
         foreach (var i in inputs)

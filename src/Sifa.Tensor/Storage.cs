@@ -27,9 +27,10 @@ public sealed class CpuStorage : Storage
         _length = data.Length;
     }
 
-    internal CpuStorage(float[] data, TensorScope scope, long sequence) : this(data)
+    internal CpuStorage(float[] data, TensorScope owner, TensorScope.Entry entry, long sequence) : this(data)
     {
-        Scope = scope;
+        Owner = owner;
+        Entry = entry;
         Sequence = sequence;
     }
 
@@ -43,8 +44,10 @@ public sealed class CpuStorage : Storage
     /// <summary>Allocation number within scopes (0 for arrays not from a scope); see <see cref="TensorScope.Mark"/>.</summary>
     public long Sequence { get; }
 
-    // The scope that returns the array to the pool (null: owned by the GC).
-    internal TensorScope? Scope { get; set; }
+    // The scope that allocated the array and its record there (Entry null: owned by the GC, e.g. after Keep).
+    internal TensorScope? Owner { get; }
+
+    internal TensorScope.Entry? Entry { get; set; }
 
     /// <inheritdoc/>
     public override Device Device => Device.Cpu;

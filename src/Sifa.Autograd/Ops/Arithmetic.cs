@@ -28,15 +28,46 @@ public static partial class Ops
     /// <param name="a">First.</param>
     /// <param name="b">Second.</param>
     /// <returns>The sum.</returns>
-    public static Variable Add(Variable a, Variable b) =>
-        Variable.FromOp(a.Data + b.Data, "add", new[] { a, b }, g => new[] { SumTo(g, a.Shape), SumTo(g, b.Shape) });
+    public static Variable Add(Variable a, Variable b)
+    {
+        int[] sa = a.Shape, sb = b.Shape; // the rule keeps only the shapes, not the inputs' values
+        return Variable.FromOp(a.Data + b.Data, "add", new[] { a, b }, g => new[] { SumTo(g, sa), SumTo(g, sb) });
+    }
+
+    /// <summary>
+    /// a += b in place (b broadcast to a's shape), like PyTorch's <c>out += identity</c> in a ResNet block: no new
+    /// activation-sized array. Backward as <see cref="Add"/>. <paramref name="a"/> must be a dense op result whose old
+    /// value nothing reads afterwards: no backward rule saved it (e.g. a batch-norm or linear output) and no later op uses it.
+    /// </summary>
+    /// <param name="a">Overwritten with the sum.</param>
+    /// <param name="b">Added.</param>
+    /// <returns>The sum (sharing a's storage).</returns>
+    public static Variable AddInPlace(Variable a, Variable b)
+    {
+        CheckInPlace(a, "add_");
+        int[] sb = b.Shape;
+        var y = a.Data.Backend.Zip(a.Data, b.Data, new AddOp(), a.Data);
+        return Variable.FromOp(y, "add_", new[] { a, b }, g => new[] { g, SumTo(g, sb) });
+    }
+
+    // PyTorch refuses the same cases: an in-place write to a leaf that requires grad would change a parameter.
+    private static void CheckInPlace(Variable x, string op)
+    {
+        if (x.IsLeaf && x.RequiresGrad)
+            throw new InvalidOperationException($"{op}: in-place operation on a leaf that requires grad ({x.Name ?? Tensor.Fmt(x.Shape)})");
+        if (!x.Data.IsContiguous)
+            throw new ArgumentException($"{op}: in-place operation needs a dense tensor, got a view of shape {Tensor.Fmt(x.Shape)}");
+    }
 
     /// <summary>a - b (broadcasting).</summary>
     /// <param name="a">First.</param>
     /// <param name="b">Second.</param>
     /// <returns>The difference.</returns>
-    public static Variable Sub(Variable a, Variable b) =>
-        Variable.FromOp(a.Data - b.Data, "sub", new[] { a, b }, g => new[] { SumTo(g, a.Shape), SumTo(-g, b.Shape) });
+    public static Variable Sub(Variable a, Variable b)
+    {
+        int[] sa = a.Shape, sb = b.Shape;
+        return Variable.FromOp(a.Data - b.Data, "sub", new[] { a, b }, g => new[] { SumTo(g, sa), SumTo(-g, sb) });
+    }
 
     /// <summary>a · b element-wise (broadcasting). d/da = g·b, d/db = g·a.</summary>
     /// <param name="a">First.</param>

@@ -14,6 +14,20 @@ public static partial class Ops
         return Variable.FromOp(y, "relu", new[] { x }, g => new[] { y.Zip(g, new ReluBackwardOp()) });
     }
 
+    /// <summary>
+    /// max(x, 0) written over x (PyTorch's <c>ReLU(inplace=True)</c>): the block's batch-norm output becomes the ReLU
+    /// output without a second array. Backward as <see cref="Relu"/> (it needs only the output). <paramref name="x"/> must
+    /// be a dense op result whose old value nothing reads afterwards (batch norm saves its input, not its output).
+    /// </summary>
+    /// <param name="x">Overwritten with the result.</param>
+    /// <returns>The result (sharing x's storage).</returns>
+    public static Variable ReluInPlace(Variable x)
+    {
+        CheckInPlace(x, "relu_");
+        var y = x.Data.Backend.Map(x.Data, new ReluOp(), x.Data);
+        return Variable.FromOp(y, "relu_", new[] { x }, g => new[] { y.Zip(g, new ReluBackwardOp()) });
+    }
+
     /// <summary>Exact GELU 0.5·x·(1 + erf(x/√2)); backward g·(Φ(x) + x·φ(x)).</summary>
     /// <param name="x">Input.</param>
     /// <returns>The result.</returns>

@@ -45,11 +45,13 @@ public sealed class Bottleneck : Module
     /// <returns>The block output.</returns>
     public Variable Forward(Variable x, int frames)
     {
-        var o = Ops.Relu(_bn1.Forward(_conv1.Forward(x)));
-        o = Ops.Relu(_bn2.Forward(_conv2.Forward(o)));
+        // In place where torchvision is (ReLU(inplace=True), out += identity): batch norm saves its input, not its
+        // output, so the output array can become the ReLU's and the residual sum's, saving two arrays per block.
+        var o = Ops.ReluInPlace(_bn1.Forward(_conv1.Forward(x)));
+        o = Ops.ReluInPlace(_bn2.Forward(_conv2.Forward(o)));
         if (_sifa != null) o = _sifa.Forward(o, frames);
         o = _bn3.Forward(_conv3.Forward(o));
         var idn = _downsample != null ? _downsample.Forward(x) : x;
-        return Ops.Relu(o + idn);
+        return Ops.ReluInPlace(Ops.AddInPlace(o, idn));
     }
 }

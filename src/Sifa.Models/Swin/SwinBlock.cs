@@ -118,14 +118,16 @@ public sealed class SwinBlock : Module
         var aw = _attn.Forward(win, _mask == null ? null : new Variable(_mask.ToDevice(x.Data.Device)));
         h = WindowReverse(aw, _ws, _h, _w);
         if (_shift > 0) h = Ops.Roll(h, new[] { _shift, _shift }, new[] { 1, 2 });
-        x = x + _dropPath.Forward(Ops.Reshape(h, b, l, c));
+        // Residual sums are written over the branch's fresh output (a window-reverse copy, a drop-path product, a
+        // layer-norm or linear output: none saved by its backward), as PyTorch's x + branch would allocate one more array.
+        x = Ops.AddInPlace(_dropPath.Forward(Ops.Reshape(h, b, l, c)), x);
         if (_sifa != null)
         {
             var f = Ops.Reshape(Ops.Transpose(x, 1, 2), b, c, _h, _w);
             var agg = _sifa.Forward(f, frames) - f;
-            x = x + _sifaNorm!.Forward(Ops.Transpose(Ops.Reshape(agg, b, c, l), 1, 2));
+            x = Ops.AddInPlace(_sifaNorm!.Forward(Ops.Transpose(Ops.Reshape(agg, b, c, l), 1, 2)), x);
         }
-        return x + _dropPath.Forward(_mlp.Forward(_norm2.Forward(x)));
+        return Ops.AddInPlace(_dropPath.Forward(_mlp.Forward(_norm2.Forward(x))), x);
     }
 
     /// <summary>(B, H, W, C) → (B·nW, ws², C).</summary>

@@ -70,11 +70,12 @@ public sealed class WindowAttention : Module
         var v = Part(2);
         var attn = Ops.Matmul(q, Ops.Transpose(k, -2, -1)); // (B, heads, L, L)
         var bias = Ops.Permute(Ops.Reshape(Ops.IndexSelect(BiasTable, 0, _relIndex), l, l, _heads), 2, 0, 1);
-        attn = attn + bias;
+        // The scores are a fresh product (matmul saves its inputs, not its output): bias and mask are added in place.
+        attn = Ops.AddInPlace(attn, bias);
         if (mask != null)
         {
             int nw = mask.Shape[0];
-            attn = Ops.Reshape(Ops.Reshape(attn, b / nw, nw, _heads, l, l) + Ops.Reshape(mask, nw, 1, l, l), b, _heads, l, l);
+            attn = Ops.Reshape(Ops.AddInPlace(Ops.Reshape(attn, b / nw, nw, _heads, l, l), Ops.Reshape(mask, nw, 1, l, l)), b, _heads, l, l);
         }
         attn = Ops.Softmax(attn, -1);
         var o = Ops.Reshape(Ops.Transpose(Ops.Matmul(attn, v), 1, 2), b, l, c);

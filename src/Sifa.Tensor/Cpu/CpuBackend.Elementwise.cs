@@ -5,13 +5,15 @@ namespace Sifa.Tensors.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public Tensor Map<TOp>(Tensor x, TOp op) where TOp : struct, IUnaryOp
+    public Tensor Map<TOp>(Tensor x, TOp op, Tensor? dst = null) where TOp : struct, IUnaryOp
     {
+        if (dst != null && (!dst.IsContiguous || !dst.Shape.AsSpan().SequenceEqual(x.Shape)))
+            throw new ArgumentException($"destination {Tensor.Fmt(dst.Shape)} must be dense with the input's shape {Tensor.Fmt(x.Shape)}");
         x = x.Contiguous();
-        var y = Tensor.Empty(x.Shape);
+        var y = dst ?? Tensor.Empty(x.Shape);
         var xs = Data(x); var ys = Data(y);
-        int off = x.Offset;
-        CpuParallel.ForChunks(x.Numel, (s, e) => op.ApplySpan(xs.AsSpan(off + s, e - s), ys.AsSpan(s, e - s)), x.Numel * 4L);
+        int off = x.Offset, yo = y.Offset;
+        CpuParallel.ForChunks(x.Numel, (s, e) => op.ApplySpan(xs.AsSpan(off + s, e - s), ys.AsSpan(yo + s, e - s)), x.Numel * 4L);
         return y;
     }
 

@@ -38,7 +38,12 @@ public static class BufferPool
     /// <summary>An array of exactly <paramref name="length"/> floats with undefined contents: a pooled one when available.</summary>
     /// <param name="length">The length (at least <see cref="MinFloats"/> to be pooled).</param>
     /// <returns>The array.</returns>
-    public static float[] Rent(int length)
+    public static float[] Rent(int length) => TryRent(length) ?? GC.AllocateUninitializedArray<float>(length);
+
+    /// <summary>A pooled array of exactly <paramref name="length"/> floats (undefined contents), or null when none is free.</summary>
+    /// <param name="length">The length.</param>
+    /// <returns>The array, or null.</returns>
+    public static float[]? TryRent(int length)
     {
         lock (Gate)
         {
@@ -51,7 +56,7 @@ public static class BufferPool
             }
             _misses++;
         }
-        return GC.AllocateUninitializedArray<float>(length);
+        return null;
     }
 
     /// <summary>Gives an array back. The caller must hold no reference to it afterwards.</summary>

@@ -1,13 +1,22 @@
+using System.Runtime.InteropServices;
+
 namespace Sifa.Tensors;
 
 /// <summary>
 /// An explicit lifetime for the tensors of one unit of work, typically a training step:
 /// <code>using (TensorScope.Begin()) { forward; backward; optimizer step; }</code>
-/// Large CPU tensors allocated on this thread inside the scope take their arrays from <see cref="BufferPool"/>; when
-/// the scope ends they all go back, and their storages become invalid: touching such a tensor afterwards throws
-/// <see cref="ObjectDisposedException"/> instead of reading another step's data. Tensors that must outlive the
-/// scope are passed to <see cref="Keep"/> (or created under <see cref="Suspend"/>, as optimizer state is).
-/// Scopes nest (an inner one releases only its own tensors) and belong to the thread that began them.
+/// Large CPU tensors allocated on this thread inside the scope take their arrays from <see cref="BufferPool"/> and give
+/// them back
+/// <list type="bullet">
+/// <item>when the scope ends: every storage still alive becomes invalid, and touching it afterwards throws
+/// <see cref="ObjectDisposedException"/> instead of reading another step's data;</item>
+/// <item>at the next <see cref="SafePoint"/> after the GC found the storage unreachable (a forward temporary nobody
+/// kept), so a step's dead temporaries are reused within the same step instead of piling up until its end;</item>
+/// <item>when <see cref="Release"/> is called (the autograd engine does it for gradients it has consumed).</item>
+/// </list>
+/// Tensors that must outlive the scope are passed to <see cref="Keep"/> (or created under <see cref="Suspend"/>, as
+/// optimizer state is). Scopes nest (an inner one releases only its own tensors) and belong to the thread that began them.
+/// Inside a scope, do not hold a tensor's raw array or span across ops after dropping the tensor itself.
 /// </summary>
 public sealed class TensorScope : IDisposable
 {
@@ -16,14 +25,30 @@ public sealed class TensorScope : IDisposable
     private static long _sequence;
 
     private readonly TensorScope? _parent;
-    private readonly List<CpuStorage> _owned = new();
+    private readonly List<Entry> _entries = new();
     private readonly int _thread = Environment.CurrentManagedThreadId;
+    private int _gcCount = GC.CollectionCount(0);
+    private long _freshBytes;
     private bool _ended;
+
+    // One pooled array: a weak handle to the storage using it (cleared by the GC when the storage dies) and the array
+    // itself, held here so that it outlives its storage until it is back in the pool. Array is null once handed back.
+    internal sealed class Entry
+    {
+        public GCHandle Storage;
+        public float[]? Array;
+    }
 
     private TensorScope(TensorScope? parent) => _parent = parent;
 
     /// <summary>The innermost scope of this thread (null when none, or while suspended).</summary>
     public static TensorScope? Current => _suspended > 0 ? null : _current;
+
+    /// <summary>
+    /// New (not recycled) bytes a scope may allocate before the next <see cref="SafePoint"/> runs a collection to find
+    /// dead temporaries (default 256 MiB). Bounds how far a step's footprint can exceed its live set.
+    /// </summary>
+    public static long CollectAfterBytes { get; set; } = 256L << 20;
 
     /// <summary>
     /// An increasing allocation counter: storages allocated after a mark have a larger <see cref="CpuStorage.Sequence"/>.
@@ -58,16 +83,65 @@ public sealed class TensorScope : IDisposable
         }
     }
 
-    /// <summary>Number of tensors (storages) this scope will release.</summary>
-    public int Count => _owned.Count;
+    /// <summary>Number of pooled arrays this scope holds now (in use, or waiting for their dead storage to be noticed).</summary>
+    public int Count => _entries.Count;
 
     internal CpuStorage Allocate(int length, bool zero)
     {
-        var data = BufferPool.Rent(length);
+        var data = BufferPool.TryRent(length);
+        if (data == null)
+        {
+            data = GC.AllocateUninitializedArray<float>(length);
+            _freshBytes += 4L * length;
+        }
         if (zero) Array.Clear(data);
-        var s = new CpuStorage(data, this, Interlocked.Increment(ref _sequence));
-        _owned.Add(s);
+        var e = new Entry { Array = data };
+        var s = new CpuStorage(data, this, e, Interlocked.Increment(ref _sequence));
+        e.Storage = GCHandle.Alloc(s, GCHandleType.Weak);
+        _entries.Add(e);
         return s;
+    }
+
+    /// <summary>
+    /// A point between ops where no kernel holds a raw array: arrays whose storages the GC has found dead since the last
+    /// safe point go back to the pool, and after <see cref="CollectAfterBytes"/> of new arrays a collection is run first.
+    /// Called by <c>Variable.FromOp</c> and between the nodes of a backward pass; cheap when nothing changed.
+    /// </summary>
+    public static void SafePoint()
+    {
+        var s = _current;
+        if (s == null) return;
+        if (s._freshBytes > CollectAfterBytes)
+        {
+            for (var t = s; t != null; t = t._parent) t._freshBytes = 0;
+            // Non-compacting: the live objects are few (tensors, nodes); the arrays hold no references.
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        }
+        int gc = GC.CollectionCount(0);
+        if (gc == s._gcCount) return;
+        for (var t = s; t != null; t = t._parent)
+        {
+            t._gcCount = gc;
+            t.Sweep();
+        }
+    }
+
+    // Hands back the arrays of collected storages and forgets entries already handed back or kept.
+    private void Sweep()
+    {
+        int kept = 0;
+        for (int i = 0; i < _entries.Count; i++)
+        {
+            var e = _entries[i];
+            if (e.Array != null && e.Storage.Target == null)
+            {
+                BufferPool.Return(e.Array);
+                e.Array = null;
+            }
+            if (e.Array == null) e.Storage.Free();
+            else _entries[kept++] = e;
+        }
+        _entries.RemoveRange(kept, _entries.Count - kept);
     }
 
     /// <summary>
@@ -78,10 +152,11 @@ public sealed class TensorScope : IDisposable
     /// <returns>The same tensor.</returns>
     public static Tensor Keep(Tensor tensor)
     {
-        if (tensor.Storage is CpuStorage { Scope: not null } s)
+        if (tensor.Storage is CpuStorage { Entry: { } e } s)
         {
             s.CheckAlive();
-            s.Scope = null;
+            s.Entry = null;
+            e.Array = null;
         }
         return tensor;
     }
@@ -94,10 +169,11 @@ public sealed class TensorScope : IDisposable
     /// <returns>True when the storage was pooled and is now released.</returns>
     public static bool Release(Tensor tensor)
     {
-        if (tensor.Storage is not CpuStorage { Scope: { } scope } s || s.IsReleased) return false;
+        if (tensor.Storage is not CpuStorage { Entry: { } e, Owner: { } scope } s || s.IsReleased) return false;
         if (scope._thread != Environment.CurrentManagedThreadId)
             throw new InvalidOperationException("a tensor can only be released on the thread that owns its scope");
         BufferPool.Return(s.Release());
+        e.Array = null;
         return true;
     }
 
@@ -106,9 +182,9 @@ public sealed class TensorScope : IDisposable
     /// <param name="mark">A value of <see cref="Mark"/>.</param>
     /// <returns>True when <see cref="Release"/> would give its array back.</returns>
     public static bool IsPooledSince(Tensor tensor, long mark) =>
-        tensor.Storage is CpuStorage { Scope: not null, IsReleased: false } s && s.Sequence > mark;
+        tensor.Storage is CpuStorage { Entry: not null, IsReleased: false } s && s.Sequence > mark;
 
-    /// <summary>Ends the scope: every tensor allocated in it and not kept returns its array to the pool.</summary>
+    /// <summary>Ends the scope: every array it still holds returns to the pool, and storages still alive become invalid.</summary>
     public void Dispose()
     {
         if (_ended) return;
@@ -118,8 +194,16 @@ public sealed class TensorScope : IDisposable
             throw new InvalidOperationException("TensorScopes must end in reverse order of their start (an inner scope is still open)");
         _ended = true;
         _current = _parent;
-        foreach (var s in _owned)
-            if (ReferenceEquals(s.Scope, this) && !s.IsReleased) BufferPool.Return(s.Release());
-        _owned.Clear();
+        foreach (var e in _entries)
+        {
+            if (e.Array != null)
+            {
+                if (e.Storage.Target is CpuStorage s && !s.IsReleased) s.Release();
+                BufferPool.Return(e.Array);
+                e.Array = null;
+            }
+            e.Storage.Free();
+        }
+        _entries.Clear();
     }
 }
