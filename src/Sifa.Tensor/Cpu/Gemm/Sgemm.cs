@@ -121,6 +121,47 @@ public static unsafe class Sgemm
         });
     }
 
+    /// <summary>Floats <see cref="PackA"/> writes for an m×k op(A).</summary>
+    /// <param name="m">Rows of op(A).</param>
+    /// <param name="k">Columns of op(A).</param>
+    /// <returns>The buffer length.</returns>
+    internal static long PackedALength(int m, int k) => (long)((m + MR - 1) / MR) * MR * k + 16;
+
+    /// <summary>
+    /// Packs all of op(A) (m×k) in the layout the blocked product reads, so that many products with the same A (a
+    /// convolution's weights, once per image) pack it once; see <see cref="MultiplyPacked"/>.
+    /// </summary>
+    /// <param name="transA">A is stored k×m.</param>
+    /// <param name="m">Rows of op(A).</param>
+    /// <param name="k">Columns of op(A).</param>
+    /// <param name="a">A.</param>
+    /// <param name="lda">Row stride of A as stored.</param>
+    /// <param name="dst"><see cref="PackedALength"/> floats.</param>
+    internal static void PackA(bool transA, int m, int k, float* a, int lda, float* dst)
+    {
+        int kc = Balance(k, KC, 1), mPanels = (m + MR - 1) / MR;
+        for (int pc = 0; pc < k; pc += kc)
+            Packing.PackA(transA, a, lda, 0, m, pc, Math.Min(kc, k - pc), dst + (long)pc * mPanels * MR);
+    }
+
+    /// <summary>C = op(A)·op(B) + beta·C on the calling thread, with op(A) (m×k) packed by <see cref="PackA"/>.</summary>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">The inner dimension.</param>
+    /// <param name="packedA">op(A) packed by <see cref="PackA"/> with the same m and k.</param>
+    /// <param name="transB">B is stored n×k.</param>
+    /// <param name="b">B.</param>
+    /// <param name="ldb">Row stride of B as stored.</param>
+    /// <param name="beta">Scale of the old C (0: C is overwritten, NaN included).</param>
+    /// <param name="c">C.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    internal static void MultiplyPacked(int m, int n, int k, float* packedA, bool transB, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0) { ScaleC(m, n, beta, c, ldc); return; }
+        Serial(false, transB, m, n, k, Balance(k, KC, 1), 1f, null, 0, b, ldb, beta, c, ldc, packedA);
+    }
+
     /// <summary>
     /// Parallel product on column chunks that share one packed copy of op(A), in a single fork/join:
     /// every worker first claims A-packing items (one k-block × a slice of the row panels) until none are left,

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 
 namespace Sifa.Tensors.Cpu;
@@ -51,6 +52,8 @@ public sealed partial class CpuBackend
         float[]? bd = bias == null ? null : Data(bias);
         int xo = x.Offset, wo = weight.Offset, bo = bias?.Offset ?? 0;
         int parts = ConvBatchParts(s);
+        // Images run in parallel with serial products: pack the weights once for all of them, not once per image.
+        using var packed = parts > 1 ? new PackedWeights(wd, wo, s, transposed: false) : null;
 
         void Image(int n, bool par)
         {
@@ -68,7 +71,8 @@ public sealed partial class CpuBackend
                         b = Scratch.Cols((long)s.K * s.P);
                         Im2ColPar(xg, s, g, b, par);
                     }
-                    Sgemm.Multiply(false, false, s.Mg, s.P, s.K, 1f, pw + wo + (long)grp * s.Mg * s.K, s.K,
+                    if (packed != null) Sgemm.MultiplyPacked(s.Mg, s.P, s.K, packed.Group(grp), false, b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P);
+                    else Sgemm.Multiply(false, false, s.Mg, s.P, s.K, 1f, pw + wo + (long)grp * s.Mg * s.K, s.K,
                         b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P, par);
                 }
                 if (bd != null)
@@ -120,6 +124,7 @@ public sealed partial class CpuBackend
             for (int p = 1; p < parts; p++) wAcc[p] = ArrayPool<float>.Shared.Rent(wSize);
         }
         if (needBias) for (int p = 0; p < parts; p++) bAcc[p] = new double[s.Cout];
+        using var packedT = parts > 1 && needInput ? new PackedWeights(wd, wo, s, transposed: true) : null;
 
         void Part(int p, bool par)
         {
@@ -147,13 +152,11 @@ public sealed partial class CpuBackend
                         {
                             float* dxg = pdx + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W;
                             float* wg = pw + wo + (long)grp * s.Mg * s.K;
-                            if (s.Direct)
-                                Sgemm.Multiply(true, false, s.Cg, s.P, s.Mg, 1f, wg, s.K, dyg, s.P, 0f, dxg, s.P, par);
-                            else
-                            {
-                                Sgemm.Multiply(true, false, s.K, s.P, s.Mg, 1f, wg, s.K, dyg, s.P, 0f, cols, s.P, par);
-                                Col2ImPar(cols, s, g, dxg, par);
-                            }
+                            // dx (direct) or dcols = Wᵀ·dY; for a direct convolution K = Cg.
+                            float* dst = s.Direct ? dxg : cols;
+                            if (packedT != null) Sgemm.MultiplyPacked(s.K, s.P, s.Mg, packedT.Group(grp), false, dyg, s.P, 0f, dst, s.P);
+                            else Sgemm.Multiply(true, false, s.K, s.P, s.Mg, 1f, wg, s.K, dyg, s.P, 0f, dst, s.P, par);
+                            if (!s.Direct) Col2ImPar(cols, s, g, dxg, par);
                         }
                     }
                     if (ba != null)
@@ -186,6 +189,35 @@ public sealed partial class CpuBackend
             }
         }
         return (dx, dw, db);
+    }
+
+    // Every group's weights packed once as the A operand of the per-image products: W_g (Mg×K) for the forward,
+    // W_gᵀ (K×Mg) for the input gradient. Read-only while the images run in parallel.
+    private sealed unsafe class PackedWeights : IDisposable
+    {
+        private readonly float[] _buf;
+        private readonly long _stride;
+        private GCHandle _pin;
+
+        public PackedWeights(float[] w, int offset, in ConvShape s, bool transposed)
+        {
+            int m = transposed ? s.K : s.Mg, k = transposed ? s.Mg : s.K;
+            _stride = Sgemm.PackedALength(m, k);
+            _buf = ArrayPool<float>.Shared.Rent(checked((int)(_stride * s.Groups)));
+            _pin = GCHandle.Alloc(_buf, GCHandleType.Pinned);
+            fixed (float* pw = w)
+                for (int grp = 0; grp < s.Groups; grp++)
+                    Sgemm.PackA(transposed, m, k, pw + offset + (long)grp * s.Mg * s.K, s.K, Group(grp));
+        }
+
+        public float* Group(int grp) => (float*)_pin.AddrOfPinnedObject() + grp * _stride;
+
+        public void Dispose()
+        {
+            if (!_pin.IsAllocated) return;
+            _pin.Free();
+            ArrayPool<float>.Shared.Return(_buf);
+        }
     }
 
     // im2col of one group's channels, split over the cores by channel when asked and worthwhile.
