@@ -135,6 +135,16 @@ public sealed class BatchNorm2d : Module, IForward
         if (IsTraining) _numBatches.Tensor.CopyFrom(_numBatches.Tensor + 1f);
         return y;
     }
+
+    /// <summary>relu(Forward(x)) in one fused op (<see cref="Ops.BatchNormRelu2d"/>): the conv–BN–ReLU pattern of ResNets.</summary>
+    /// <param name="x">The input.</param>
+    /// <returns>The output, max(·, 0).</returns>
+    public Variable ForwardRelu(Variable x)
+    {
+        var y = Ops.BatchNormRelu2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+        if (IsTraining) _numBatches.Tensor.CopyFrom(_numBatches.Tensor + 1f);
+        return y;
+    }
 }
 
 /// <summary>Linear layer <c>y = x Wᵀ + b</c>, weight <c>(out, in)</c>, PyTorch's default initialisation (U(±1/√in) for both).</summary>

@@ -20,7 +20,29 @@ public static partial class Ops
     /// <param name="eps">Added to the variance.</param>
     /// <returns>The normalised value.</returns>
     public static Variable BatchNorm2d(Variable x, Variable? weight, Variable? bias, Tensor runningMean, Tensor runningVar,
-        bool training, float momentum = 0.1f, float eps = 1e-5f)
+        bool training, float momentum = 0.1f, float eps = 1e-5f) =>
+        BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, relu: false);
+
+    /// <summary>
+    /// relu(batch_norm(x)) fused, as a ResNet's conv–BN–ReLU uses it: the ReLU is applied to each channel plane while it is
+    /// in cache, and the backward masks dy with [y &gt; 0] inside the batch-norm backward (no separate ReLU arrays or sweeps).
+    /// Same values and gradients as <c>Relu(BatchNorm2d(...))</c>.
+    /// </summary>
+    /// <param name="x">Input (N, C, ...).</param>
+    /// <param name="weight">Optional scale (C).</param>
+    /// <param name="bias">Optional shift (C).</param>
+    /// <param name="runningMean">Running mean buffer (C), updated in training mode.</param>
+    /// <param name="runningVar">Running variance buffer (C), updated in training mode.</param>
+    /// <param name="training">Use batch statistics (and update the running ones).</param>
+    /// <param name="momentum">Running-average factor.</param>
+    /// <param name="eps">Added to the variance.</param>
+    /// <returns>max(normalised value, 0).</returns>
+    public static Variable BatchNormRelu2d(Variable x, Variable? weight, Variable? bias, Tensor runningMean, Tensor runningVar,
+        bool training, float momentum = 0.1f, float eps = 1e-5f) =>
+        BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, relu: true);
+
+    private static Variable BatchNorm2d(Variable x, Variable? weight, Variable? bias, Tensor runningMean, Tensor runningVar,
+        bool training, float momentum, float eps, bool relu)
     {
         if (x.Rank < 2) throw new ArgumentException($"batch_norm: input must be (N, C, ...), got {Tensor.Fmt(x.Shape)}");
         int c = x.Shape[1];
@@ -34,21 +56,22 @@ public static partial class Ops
         {
             if (x.Data.Numel / Math.Max(1, c) <= 1)
                 throw new ArgumentException($"batch_norm: expected more than 1 value per channel when training, got input {Tensor.Fmt(x.Shape)}");
-            (y, mean, invStd) = backend.BatchNormTrainForward(xv, wv, bias?.Data, runningMean, runningVar, momentum, eps);
+            (y, mean, invStd) = backend.BatchNormTrainForward(xv, wv, bias?.Data, runningMean, runningVar, momentum, eps, relu);
         }
         else
         {
-            y = backend.BatchNormEvalForward(xv, wv, bias?.Data, runningMean, runningVar, eps);
+            y = backend.BatchNormEvalForward(xv, wv, bias?.Data, runningMean, runningVar, eps, relu);
             if (!GradMode.IsEnabled || !(x.RequiresGrad || (weight?.RequiresGrad ?? false) || (bias?.RequiresGrad ?? false)))
                 return new Variable(y);
             // Saved copies: the buffers may change before backward runs.
             mean = runningMean.Clone();
             invStd = Tensor.Ones(c).ToDevice(xv.Device) / (runningVar + eps).Sqrt();
         }
-        return Variable.FromOp(y, "batch_norm", Inputs(x, weight, bias), g =>
+        Tensor? reluOut = relu ? y : null;
+        return Variable.FromOp(y, relu ? "batch_norm_relu" : "batch_norm", Inputs(x, weight, bias), g =>
         {
             var (dx, dw, db) = backend.BatchNormBackward(g, xv, wv, mean, invStd, training,
-                x.RequiresGrad, weight?.RequiresGrad ?? false, bias?.RequiresGrad ?? false);
+                x.RequiresGrad, weight?.RequiresGrad ?? false, bias?.RequiresGrad ?? false, reluOut);
             return Grads(weight, bias, dx, dw, db);
         });
     }

@@ -45,10 +45,10 @@ public sealed class Bottleneck : Module
     /// <returns>The block output.</returns>
     public Variable Forward(Variable x, int frames)
     {
-        // In place where torchvision is (ReLU(inplace=True), out += identity): batch norm saves its input, not its
-        // output, so the output array can become the ReLU's and the residual sum's, saving two arrays per block.
-        var o = Ops.ReluInPlace(_bn1.Forward(_conv1.Forward(x)));
-        o = Ops.ReluInPlace(_bn2.Forward(_conv2.Forward(o)));
+        // BN + ReLU fused; the residual sum in place (torchvision's out += identity, then ReLU(inplace=True)): batch norm
+        // saves its input, not its output, so its output array can hold the sum.
+        var o = _bn1.ForwardRelu(_conv1.Forward(x));
+        o = _bn2.ForwardRelu(_conv2.Forward(o));
         if (_sifa != null) o = _sifa.Forward(o, frames);
         o = _bn3.Forward(_conv3.Forward(o));
         var idn = _downsample != null ? _downsample.Forward(x) : x;

@@ -80,7 +80,7 @@ public sealed class SifaResNet : Module, IVideoModel
         int n = clip.Shape[0], t = clip.Shape[1], h = clip.Shape[3], w = clip.Shape[4], s = Config.StemStride;
         int tf = t / s;
         var x = StemConv.GroupFrames(clip, s);
-        x = Ops.MaxPool2d(Ops.ReluInPlace(_bn1.Forward(_conv1.Forward(x))), 3, 2, 1);
+        x = Ops.MaxPool2d(_bn1.ForwardRelu(_conv1.Forward(x)), 3, 2, 1);
         foreach (var stage in _stages)
             foreach (var blk in stage)
                 x = blk.Forward(x, tf);

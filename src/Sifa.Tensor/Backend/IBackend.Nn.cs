@@ -116,9 +116,10 @@ public partial interface IBackend
     /// <param name="runningVar">Optional running variance (C), updated in place.</param>
     /// <param name="momentum">Running-average factor.</param>
     /// <param name="eps">Added to the variance.</param>
+    /// <param name="relu">Apply max(·, 0) to the output in the same pass (batch norm + ReLU fused).</param>
     /// <returns>The output, and the saved batch mean and inverse standard deviation 1/√(var + eps), each (C).</returns>
     (Tensor Output, Tensor Mean, Tensor InvStd) BatchNormTrainForward(Tensor x, Tensor? weight, Tensor? bias,
-        Tensor? runningMean, Tensor? runningVar, float momentum, float eps);
+        Tensor? runningMean, Tensor? runningVar, float momentum, float eps, bool relu = false);
 
     /// <summary>Batch normalisation with fixed statistics: y = (x − mean)/√(var + eps)·w + b, per channel (dim 1).</summary>
     /// <param name="x">Input (N, C, ...).</param>
@@ -127,8 +128,9 @@ public partial interface IBackend
     /// <param name="mean">The mean to use (C).</param>
     /// <param name="variance">The variance to use (C).</param>
     /// <param name="eps">Added to the variance.</param>
+    /// <param name="relu">Apply max(·, 0) to the output in the same pass.</param>
     /// <returns>The output.</returns>
-    Tensor BatchNormEvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps);
+    Tensor BatchNormEvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps, bool relu = false);
 
     /// <summary>
     /// Gradients of batch normalisation. With <paramref name="batchStats"/> (training) the mean and variance depend on x
@@ -143,9 +145,10 @@ public partial interface IBackend
     /// <param name="needInput">Compute dx.</param>
     /// <param name="needWeight">Compute dweight.</param>
     /// <param name="needBias">Compute dbias.</param>
+    /// <param name="reluOutput">For a fused batch norm + ReLU: its output y; dy is first masked to dy·[y &gt; 0].</param>
     /// <returns>dx, dweight, dbias (null where not requested).</returns>
     (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(Tensor dy, Tensor x, Tensor? weight, Tensor mean, Tensor invStd,
-        bool batchStats, bool needInput, bool needWeight, bool needBias);
+        bool batchStats, bool needInput, bool needWeight, bool needBias, Tensor? reluOutput = null);
 
     /// <summary>Layer normalisation over the last dim (biased variance): y = (x − μ)·σ⁻¹·w + b.</summary>
     /// <param name="x">Input (..., D).</param>

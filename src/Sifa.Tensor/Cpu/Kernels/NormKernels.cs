@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Sifa.Tensors.Elementwise;
 
 namespace Sifa.Tensors.Cpu;
 
@@ -25,7 +26,7 @@ public sealed partial class CpuBackend
 
     /// <inheritdoc/>
     public (Tensor Output, Tensor Mean, Tensor InvStd) BatchNormTrainForward(Tensor x, Tensor? weight, Tensor? bias,
-        Tensor? runningMean, Tensor? runningVar, float momentum, float eps)
+        Tensor? runningMean, Tensor? runningVar, float momentum, float eps, bool relu = false)
     {
         const string op = "batch_norm";
         BnDims(x, op, out int n, out int c, out int s);
@@ -60,7 +61,9 @@ public sealed partial class CpuBackend
             for (int i = 0; i < n; i++)
             {
                 int at = (i * c + ch) * s;
-                SimdMath.ScaleShift(new ReadOnlySpan<float>(xd, xo + at, s), scale, shift, new Span<float>(yd, at, s));
+                var yp = new Span<float>(yd, at, s);
+                SimdMath.ScaleShift(new ReadOnlySpan<float>(xd, xo + at, s), scale, shift, yp);
+                if (relu) TensorPrimitives.Max(yp, 0f, yp); // the plane is still in L1: the fused ReLU costs no extra sweep
             }
             if (rma != null) rma[rmo + ch * rms] = (float)((1 - momentum) * rma[rmo + ch * rms] + momentum * mu);
             if (rva != null)
@@ -73,7 +76,7 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
-    public Tensor BatchNormEvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps)
+    public Tensor BatchNormEvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps, bool relu = false)
     {
         const string op = "batch_norm";
         BnDims(x, op, out int n, out int c, out int s);
@@ -98,14 +101,16 @@ public sealed partial class CpuBackend
         CpuParallel.For(n * c, r =>
         {
             int ch = r % c;
-            SimdMath.ScaleShift(new ReadOnlySpan<float>(xd, xo + r * s, s), scale[ch], shift[ch], new Span<float>(yd, r * s, s));
+            var yp = new Span<float>(yd, r * s, s);
+            SimdMath.ScaleShift(new ReadOnlySpan<float>(xd, xo + r * s, s), scale[ch], shift[ch], yp);
+            if (relu) TensorPrimitives.Max(yp, 0f, yp);
         }, (long)x.Numel);
         return y;
     }
 
     /// <inheritdoc/>
     public (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(Tensor dy, Tensor x, Tensor? weight, Tensor mean, Tensor invStd,
-        bool batchStats, bool needInput, bool needWeight, bool needBias)
+        bool batchStats, bool needInput, bool needWeight, bool needBias, Tensor? reluOutput = null)
     {
         const string op = "batch_norm backward";
         BnDims(x, op, out int n, out int c, out int s);
@@ -121,9 +126,29 @@ public sealed partial class CpuBackend
         float[] xd = Data(x), gd = Data(dy);
         float[]? dxd = dx == null ? null : Data(dx), dwd = dw == null ? null : Data(dw), dbd = db == null ? null : Data(db);
         int xo = x.Offset, go = dy.Offset;
+        // Fused ReLU: the masked gradient dy·[y > 0] is written plane by plane into dx (or a scratch tensor) and read
+        // from there by both passes below; the final dx pass then overwrites it in place.
+        float[]? yd = null, gmd = null;
+        int yo = 0;
+        if (reluOutput != null)
+        {
+            if (!reluOutput.Shape.AsSpan().SequenceEqual(x.Shape))
+                throw new ArgumentException($"{op}: ReLU output {Tensor.Fmt(reluOutput.Shape)} differs from the input {Tensor.Fmt(x.Shape)}");
+            reluOutput = reluOutput.Contiguous();
+            yd = Data(reluOutput); yo = reluOutput.Offset;
+            gmd = dxd ?? Data(Tensor.Empty(x.Shape));
+        }
         long m = (long)n * s;
         CpuParallel.For(c, ch =>
         {
+            if (gmd != null)
+                for (int i = 0; i < n; i++)
+                {
+                    int at = (i * c + ch) * s;
+                    new ReluBackwardOp().ApplySpan(new ReadOnlySpan<float>(yd, yo + at, s), new ReadOnlySpan<float>(gd, go + at, s), new Span<float>(gmd, at, s));
+                }
+            float[] g = gmd ?? gd;
+            int gOff = gmd != null ? 0 : go;
             float mu = ma![mo + ch * ms], istd = ia![io + ch * ist];
             double w = wa == null ? 1.0 : wa[wo + ch * ws];
             double sdy = 0, sdyx = 0;
@@ -131,7 +156,7 @@ public sealed partial class CpuBackend
                 for (int i = 0; i < n; i++)
                 {
                     int at = (i * c + ch) * s;
-                    SimdMath.SumDyAndDyXmuDouble(new ReadOnlySpan<float>(gd, go + at, s), new ReadOnlySpan<float>(xd, xo + at, s), mu, out double a, out double b);
+                    SimdMath.SumDyAndDyXmuDouble(new ReadOnlySpan<float>(g, gOff + at, s), new ReadOnlySpan<float>(xd, xo + at, s), mu, out double a, out double b);
                     sdy += a; sdyx += b;
                 }
             if (dbd != null) dbd[ch] = (float)sdy;
@@ -149,7 +174,7 @@ public sealed partial class CpuBackend
             for (int i = 0; i < n; i++)
             {
                 int at = (i * c + ch) * s;
-                SimdMath.Affine2(new ReadOnlySpan<float>(gd, go + at, s), (float)k, new ReadOnlySpan<float>(xd, xo + at, s), (float)c1, (float)c0,
+                SimdMath.Affine2(new ReadOnlySpan<float>(g, gOff + at, s), (float)k, new ReadOnlySpan<float>(xd, xo + at, s), (float)c1, (float)c0,
                     new Span<float>(dxd, at, s));
             }
         }, (long)x.Numel * 4);
