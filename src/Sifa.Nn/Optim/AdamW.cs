@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Sifa.Autograd;
@@ -92,14 +91,15 @@ public sealed class AdamW : Optimizer
 
         if (UseSpans(p, grad, st.ExpAvg, st.ExpAvgSq))
         {
-            var ps = p.AsSpan();
-            var gs = grad.AsSpan();
-            var m = st.ExpAvg.AsSpan();
-            var v = st.ExpAvgSq.AsSpan();
-            var rent = ArrayPool<float>.Shared.Rent(ps.Length);
-            try
+            Tensor em = st.ExpAvg, ev = st.ExpAvgSq;
+            // All passes of the update on one cache-sized block before the next (instead of eleven whole-tensor sweeps).
+            ForBlocks(p.Numel, (s, n) =>
             {
-                var t = rent.AsSpan(0, ps.Length);
+                var ps = p.AsSpan().Slice(s, n);
+                var gs = grad.AsSpan().Slice(s, n);
+                var m = em.AsSpan().Slice(s, n);
+                var v = ev.AsSpan().Slice(s, n);
+                Span<float> t = stackalloc float[n];
                 if (wd != 0) TensorPrimitives.Multiply(ps, decay, ps);
                 TensorPrimitives.Multiply(m, b1, m);
                 TensorPrimitives.MultiplyAdd(gs, omb1, m, m);
@@ -111,8 +111,7 @@ public sealed class AdamW : Optimizer
                 TensorPrimitives.Add(t, eps, t);
                 TensorPrimitives.Divide(m, t, t);
                 TensorPrimitives.MultiplyAdd(t, -stepSize, ps, ps);
-            }
-            finally { ArrayPool<float>.Shared.Return(rent); }
+            });
             return;
         }
 

@@ -132,6 +132,24 @@ public abstract class Optimizer
         return true;
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, count) over blocks of at most 4096 elements of [0, length), on both cores
+    /// for large tensors. An element-wise update applies all its passes to one block while it is in L1, so a
+    /// multi-pass update (AdamW has eleven) reads and writes each array once instead of once per pass.
+    /// </summary>
+    /// <param name="length">Elements.</param>
+    /// <param name="body">The update of one block (it may stackalloc up to 4096 floats).</param>
+    protected static void ForBlocks(int length, Action<int, int> body)
+    {
+        const int block = 4096;
+        int blocks = (length + block - 1) / block;
+        Sifa.Tensors.Cpu.CpuParallel.For(blocks, b =>
+        {
+            int s = b * block;
+            body(s, Math.Min(block, length - s));
+        }, 8L * length);
+    }
+
     /// <summary>Updates one parameter.</summary>
     /// <param name="index">Its index over all groups.</param>
     /// <param name="param">The parameter.</param>

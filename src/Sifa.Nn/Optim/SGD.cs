@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Sifa.Autograd;
@@ -64,28 +63,30 @@ public sealed class SGD : Optimizer
         bool hasBuf = _momentum.TryGetValue(index, out var buf);
         if (UseSpans(p, grad, buf))
         {
-            var ps = p.AsSpan();
-            var gs = grad.AsSpan();
-            var rent = ArrayPool<float>.Shared.Rent(ps.Length);
-            try
+            bool first = mu != 0f && !hasBuf;
+            if (first) { buf = Tensor.Zeros(p.Shape); _momentum[index] = buf; }
+            var mb = buf;
+            bool nesterov = Nesterov;
+            // All passes of the update on one cache-sized block before the next (instead of whole-tensor sweeps).
+            ForBlocks(p.Numel, (s, n) =>
             {
-                var d = rent.AsSpan(0, ps.Length);
+                var ps = p.AsSpan().Slice(s, n);
+                var gs = grad.AsSpan().Slice(s, n);
+                Span<float> d = stackalloc float[n];
                 if (wd != 0f) TensorPrimitives.MultiplyAdd(ps, wd, gs, d); else gs.CopyTo(d);
                 if (mu != 0f)
                 {
-                    if (!hasBuf) { buf = Tensor.Zeros(p.Shape); d.CopyTo(buf.AsSpan()); _momentum[index] = buf; }
+                    var bs = mb!.AsSpan().Slice(s, n);
+                    if (first) d.CopyTo(bs);
                     else
                     {
-                        var bs = buf!.AsSpan();
                         TensorPrimitives.Multiply(bs, mu, bs);
                         TensorPrimitives.MultiplyAdd(d, omd, bs, bs);
                     }
-                    var b = buf.AsSpan();
-                    if (Nesterov) TensorPrimitives.MultiplyAdd(b, mu, d, d); else b.CopyTo(d);
+                    if (nesterov) TensorPrimitives.MultiplyAdd(bs, mu, d, d); else bs.CopyTo(d);
                 }
                 TensorPrimitives.MultiplyAdd(d, -lr, ps, ps);
-            }
-            finally { ArrayPool<float>.Shared.Return(rent); }
+            });
             return;
         }
 
