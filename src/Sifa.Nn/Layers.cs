@@ -129,19 +129,18 @@ public sealed class BatchNorm2d : Module, IForward
     /// <summary>Normalises <c>(N, C, H, W)</c>.</summary>
     /// <param name="x">The input.</param>
     /// <returns>The output.</returns>
-    public Variable Forward(Variable x)
-    {
-        var y = Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
-        if (IsTraining) _numBatches.Tensor.CopyFrom(_numBatches.Tensor + 1f);
-        return y;
-    }
+    public Variable Forward(Variable x) =>
+        Counted(Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps));
 
     /// <summary>relu(Forward(x)) in one fused op (<see cref="Ops.BatchNormRelu2d"/>): the conv–BN–ReLU pattern of ResNets.</summary>
     /// <param name="x">The input.</param>
     /// <returns>The output, max(·, 0).</returns>
-    public Variable ForwardRelu(Variable x)
+    public Variable ForwardRelu(Variable x) =>
+        Counted(Ops.BatchNormRelu2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps));
+
+    // A training forward counts one more batch in num_batches_tracked.
+    private Variable Counted(Variable y)
     {
-        var y = Ops.BatchNormRelu2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
         if (IsTraining) _numBatches.Tensor.CopyFrom(_numBatches.Tensor + 1f);
         return y;
     }

@@ -121,11 +121,20 @@ public static unsafe class Sgemm
         });
     }
 
-    /// <summary>Floats <see cref="PackA"/> writes for an m×k op(A).</summary>
+    /// <summary>Floats <see cref="PackA"/> writes for an m×k op(A), rounded up to 64 bytes so packed matrices can sit back to back.</summary>
     /// <param name="m">Rows of op(A).</param>
     /// <param name="k">Columns of op(A).</param>
     /// <returns>The buffer length.</returns>
-    internal static long PackedALength(int m, int k) => (long)((m + MR - 1) / MR) * MR * k + 16;
+    internal static long PackedALength(int m, int k) => ((long)((m + MR - 1) / MR) * MR * k + 16 + 15) & ~15L;
+
+    /// <summary>
+    /// The calling thread's pinned, 64-byte aligned buffer for a shared packed op(A), the one <see cref="SharedA"/> uses.
+    /// Serial products (<see cref="MultiplyPacked"/>, or <see cref="Multiply"/> with one thread) never touch it, so a
+    /// caller may pack into it and run such products on any thread until it next calls a parallel product.
+    /// </summary>
+    /// <param name="floats">Floats needed.</param>
+    /// <returns>The buffer.</returns>
+    internal static float* SharedPackBuffer(long floats) => PackBuffers.Shared(floats);
 
     /// <summary>
     /// Packs all of op(A) (m×k) in the layout the blocked product reads, so that many products with the same A (a

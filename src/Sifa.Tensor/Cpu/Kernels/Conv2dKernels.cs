@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 
 namespace Sifa.Tensors.Cpu;
@@ -53,7 +52,8 @@ public sealed partial class CpuBackend
         int xo = x.Offset, wo = weight.Offset, bo = bias?.Offset ?? 0;
         int parts = ConvBatchParts(s);
         // Images run in parallel with serial products: pack the weights once for all of them, not once per image.
-        using var packed = parts > 1 ? new PackedWeights(wd, wo, s, transposed: false) : null;
+        nint packed = parts > 1 ? PackWeights(wd, wo, s, transposed: false) : 0;
+        long packedStride = Sgemm.PackedALength(s.Mg, s.K);
 
         void Image(int n, bool par)
         {
@@ -71,7 +71,7 @@ public sealed partial class CpuBackend
                         b = Scratch.Cols((long)s.K * s.P);
                         Im2ColPar(xg, s, g, b, par);
                     }
-                    if (packed != null) Sgemm.MultiplyPacked(s.Mg, s.P, s.K, packed.Group(grp), false, b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P);
+                    if (packed != 0) Sgemm.MultiplyPacked(s.Mg, s.P, s.K, (float*)packed + grp * packedStride, false, b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P);
                     else Sgemm.Multiply(false, false, s.Mg, s.P, s.K, 1f, pw + wo + (long)grp * s.Mg * s.K, s.K,
                         b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P, par);
                 }
@@ -124,7 +124,8 @@ public sealed partial class CpuBackend
             for (int p = 1; p < parts; p++) wAcc[p] = ArrayPool<float>.Shared.Rent(wSize);
         }
         if (needBias) for (int p = 0; p < parts; p++) bAcc[p] = new double[s.Cout];
-        using var packedT = parts > 1 && needInput ? new PackedWeights(wd, wo, s, transposed: true) : null;
+        nint packedT = parts > 1 && needInput ? PackWeights(wd, wo, s, transposed: true) : 0;
+        long packedStride = Sgemm.PackedALength(s.K, s.Mg);
 
         void Part(int p, bool par)
         {
@@ -154,7 +155,7 @@ public sealed partial class CpuBackend
                             float* wg = pw + wo + (long)grp * s.Mg * s.K;
                             // dx (direct) or dcols = Wᵀ·dY; for a direct convolution K = Cg.
                             float* dst = s.Direct ? dxg : cols;
-                            if (packedT != null) Sgemm.MultiplyPacked(s.K, s.P, s.Mg, packedT.Group(grp), false, dyg, s.P, 0f, dst, s.P);
+                            if (packedT != 0) Sgemm.MultiplyPacked(s.K, s.P, s.Mg, (float*)packedT + grp * packedStride, false, dyg, s.P, 0f, dst, s.P);
                             else Sgemm.Multiply(true, false, s.K, s.P, s.Mg, 1f, wg, s.K, dyg, s.P, 0f, dst, s.P, par);
                             if (!s.Direct) Col2ImPar(cols, s, g, dxg, par);
                         }
@@ -191,33 +192,18 @@ public sealed partial class CpuBackend
         return (dx, dw, db);
     }
 
-    // Every group's weights packed once as the A operand of the per-image products: W_g (Mg×K) for the forward,
-    // W_gᵀ (K×Mg) for the input gradient. Read-only while the images run in parallel.
-    private sealed unsafe class PackedWeights : IDisposable
+    // Every group's weights packed once as the A operand of the per-image products, W_g (Mg×K) for the forward or
+    // W_gᵀ (K×Mg) for the input gradient, back to back in the calling thread's shared pack buffer (no image product
+    // uses it: they are serial). Read-only while the images run in parallel.
+    private static unsafe nint PackWeights(float[] w, int offset, in ConvShape s, bool transposed)
     {
-        private readonly float[] _buf;
-        private readonly long _stride;
-        private GCHandle _pin;
-
-        public PackedWeights(float[] w, int offset, in ConvShape s, bool transposed)
-        {
-            int m = transposed ? s.K : s.Mg, k = transposed ? s.Mg : s.K;
-            _stride = Sgemm.PackedALength(m, k);
-            _buf = ArrayPool<float>.Shared.Rent(checked((int)(_stride * s.Groups)));
-            _pin = GCHandle.Alloc(_buf, GCHandleType.Pinned);
-            fixed (float* pw = w)
-                for (int grp = 0; grp < s.Groups; grp++)
-                    Sgemm.PackA(transposed, m, k, pw + offset + (long)grp * s.Mg * s.K, s.K, Group(grp));
-        }
-
-        public float* Group(int grp) => (float*)_pin.AddrOfPinnedObject() + grp * _stride;
-
-        public void Dispose()
-        {
-            if (!_pin.IsAllocated) return;
-            _pin.Free();
-            ArrayPool<float>.Shared.Return(_buf);
-        }
+        int m = transposed ? s.K : s.Mg, k = transposed ? s.Mg : s.K;
+        long stride = Sgemm.PackedALength(m, k);
+        float* dst = Sgemm.SharedPackBuffer(stride * s.Groups);
+        fixed (float* pw = w)
+            for (int grp = 0; grp < s.Groups; grp++)
+                Sgemm.PackA(transposed, m, k, pw + offset + (long)grp * s.Mg * s.K, s.K, dst + grp * stride);
+        return (nint)dst;
     }
 
     // im2col of one group's channels, split over the cores by channel when asked and worthwhile.
