@@ -119,7 +119,7 @@ public sealed class SwinBlock : Module
         h = WindowReverse(aw, _ws, _h, _w);
         if (_shift > 0) h = Ops.Roll(h, new[] { _shift, _shift }, new[] { 1, 2 });
         // Residual sums are written over the branch's fresh output (a window-reverse copy, a drop-path product, a
-        // layer-norm or linear output: none saved by its backward), as PyTorch's x + branch would allocate one more array.
+        // layer-norm or linear output: none saved by its backward) instead of allocating one more array for x + branch.
         x = Ops.AddInPlace(_dropPath.Forward(Ops.Reshape(h, b, l, c)), x);
         if (_sifa != null)
         {

@@ -35,11 +35,6 @@ public static class BufferPool
     /// <summary>Requests that needed a new array since start (or <see cref="Clear"/>).</summary>
     public static long Misses { get { lock (Gate) return _misses; } }
 
-    /// <summary>An array of exactly <paramref name="length"/> floats with undefined contents: a pooled one when available.</summary>
-    /// <param name="length">The length (at least <see cref="MinFloats"/> to be pooled).</param>
-    /// <returns>The array.</returns>
-    public static float[] Rent(int length) => TryRent(length) ?? GC.AllocateUninitializedArray<float>(length);
-
     /// <summary>A pooled array of exactly <paramref name="length"/> floats (undefined contents), or null when none is free.</summary>
     /// <param name="length">The length.</param>
     /// <returns>The array, or null.</returns>
