@@ -5,7 +5,7 @@
 set -u
 ROUNDS=${1:-3}; shift || true
 MODELS=${*:-sifa-r50 c2d-r50 sifa-swin-t}
-SIFA=${SIFA:-src/Sifa.Cli/bin/Release/net10.0/sifa.dll}
+SIFA=${SIFA:-Sifa.Cli/bin/Release/net10.0/sifa.dll}
 REF=${REF:-../shared/ref/bench_torch.py}
 for r in $(seq 1 "$ROUNDS"); do
   for m in $MODELS; do

@@ -17,10 +17,10 @@ public sealed class PthReaderTests
 
     private static string FixtureDir => TestPaths.PthFixtureDir;
 
-    /// <summary>The generated test files (tests/Sifa.Tests/Checkpoints/data, made by gen_pth.py there).</summary>
+    /// <summary>The generated test files (Sifa.Tests/Checkpoints/data, made by gen_pth.py there).</summary>
     private static string DataDir =>
         Path.Combine(FindRepoRoot() ?? throw new DirectoryNotFoundException("Sifa.sln not found above the test binaries"),
-            "tests", "Sifa.Tests", "Checkpoints", "data");
+            "Sifa.Tests", "Checkpoints", "data");
 
     private static string Fixture(string name) => Path.Combine(FixtureDir, name);
 
