@@ -73,4 +73,11 @@ public static class Backends
         }
         throw new NotSupportedException($"No backend for device {device}: this build has only the CPU backend registered.");
     }
+
+    /// <summary>The backend for a device, or false with the reason it is unavailable (no driver, no device, not built in).</summary>
+    public static bool TryGet(Device device, out IBackend? backend)
+    {
+        try { backend = For(device); return true; }
+        catch (NotSupportedException) { backend = null; return false; }
+    }
 }
