@@ -28,11 +28,12 @@ internal static class BenchCommands
 
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames (2-D batch)." };
         var reps2 = new Option<int>("--repeats") { DefaultValueFactory = _ => 5, Description = "Timed runs per shape (median reported)." };
-        var conv = new Command("conv", "ResNet-50 convolution shapes, forward and backward; compare with bench/torch_ops.py conv.") { frames, reps2 };
-        conv.SetAction(r => OpsBench.RunConv(r.GetValue(frames), r.GetValue(reps2), Console.Out));
+        var device = DeviceOption.Create();
+        var conv = new Command("conv", "ResNet-50 convolution shapes, forward and backward; compare with bench/torch_ops.py conv.") { frames, reps2, device };
+        conv.SetAction(r => OpsBench.RunConv(r.GetValue(frames), r.GetValue(reps2), DeviceOption.Backend(r.GetValue(device)!), Console.Out));
         bench.Add(conv);
-        var bn = new Command("bn", "ResNet-50 batch-norm / ReLU shapes, forward and backward; compare with bench/torch_ops.py bn.") { frames, reps2 };
-        bn.SetAction(r => OpsBench.RunBn(r.GetValue(frames), r.GetValue(reps2), Console.Out));
+        var bn = new Command("bn", "ResNet-50 batch-norm / ReLU shapes, forward and backward; compare with bench/torch_ops.py bn.") { frames, reps2, device };
+        bn.SetAction(r => OpsBench.RunBn(r.GetValue(frames), r.GetValue(reps2), DeviceOption.Backend(r.GetValue(device)!), Console.Out));
         bench.Add(bn);
 
         bench.Add(StepBench.CreateCommand());
