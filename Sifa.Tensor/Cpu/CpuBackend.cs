@@ -14,7 +14,15 @@ public sealed partial class CpuBackend : IBackend
     public Storage Allocate(int length, bool zero)
     {
         if (length >= BufferPool.MinFloats && BufferPool.MaxPooledBytes > 0 && TensorScope.Current is { } scope)
-            return scope.Allocate(length, zero);
+        {
+            var data = BufferPool.TryRent(length);
+            long fresh = 0;
+            if (data == null) { data = GC.AllocateUninitializedArray<float>(length); fresh = 4L * length; }
+            if (zero) Array.Clear(data);
+            var pooled = new CpuStorage(data);
+            scope.Track(pooled, new PooledArray(data), fresh);
+            return pooled;
+        }
         if (length >= LargeArray) CountLarge(length);
         return new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length));
     }
