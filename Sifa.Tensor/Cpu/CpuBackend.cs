@@ -99,3 +99,13 @@ public sealed partial class CpuBackend : IBackend
         }
     }
 }
+
+// Registers the CPU backend when Sifa.Tensor loads, so the seam (Backends) never names it. A module initializer in a
+// library is what CA2255 warns about; here it is the point: registration must not depend on which type is touched first.
+internal static class CpuBackendRegistration
+{
+#pragma warning disable CA2255
+    [System.Runtime.CompilerServices.ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void Register() => Backends.Register(new CpuBackend());
+}
