@@ -58,12 +58,8 @@ internal static class BatchNormChecks
     /// <summary>Checks a training forward; returns N, C and S (the product of the dims after C).</summary>
     public static (int N, int C, int S) TrainForward(Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar)
     {
+        var (n, c, s) = Forward(x, weight, bias, runningMean, runningVar);
         const string op = "batch_norm";
-        var (n, c, s) = Dims(x, op);
-        Param(weight, c, "weight", op);
-        Param(bias, c, "bias", op);
-        Param(runningMean, c, "running_mean", op);
-        Param(runningVar, c, "running_var", op);
         if ((long)n * s == 0) throw new ArgumentException($"{op}: empty input {Tensor.Fmt(x.Shape)}");
         if (x.Numel / Math.Max(1, c) <= 1)
             throw new ArgumentException($"{op}: expected more than 1 value per channel when training, got input {Tensor.Fmt(x.Shape)}");
@@ -71,7 +67,11 @@ internal static class BatchNormChecks
     }
 
     /// <summary>Checks an eval forward; returns N, C and S.</summary>
-    public static (int N, int C, int S) EvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance)
+    public static (int N, int C, int S) EvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance) =>
+        Forward(x, weight, bias, mean, variance);
+
+    // The rules both forwards share: x is (N, C, ...) and every given per-channel vector is (C).
+    private static (int N, int C, int S) Forward(Tensor x, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? variance)
     {
         const string op = "batch_norm";
         var (n, c, s) = Dims(x, op);

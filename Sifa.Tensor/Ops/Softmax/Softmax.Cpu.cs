@@ -49,10 +49,8 @@ internal static class SoftmaxKernels
             }, (long)x.Numel * 4);
             return y;
         }
-        int tiles = (inner + Tile - 1) / Tile;
-        CpuParallel.For(outer * tiles, job =>
+        ForTiles(outer, inner, (o, t0, len) =>
         {
-            int o = job / tiles, t0 = job % tiles * Tile, len = Math.Min(Tile, inner - t0);
             Span<float> max = stackalloc float[len];
             Span<float> sum = stackalloc float[len];
             int baseAt = o * n * inner + t0;
@@ -84,6 +82,17 @@ internal static class SoftmaxKernels
             }
         }, (long)x.Numel * 4);
         return y;
+    }
+
+    // Runs body(o, t0, len) for every outer index o and tile [t0, t0 + len) of the inner dim, in parallel.
+    private static void ForTiles(int outer, int inner, Action<int, int, int> body, long work)
+    {
+        int tiles = (inner + Tile - 1) / Tile;
+        CpuParallel.For(outer * tiles, job =>
+        {
+            int o = job / tiles, t0 = job % tiles * Tile;
+            body(o, t0, Math.Min(Tile, inner - t0));
+        }, work);
     }
 
     public static Tensor Backward(Tensor y, Tensor dy, int dim, bool log)
@@ -119,10 +128,8 @@ internal static class SoftmaxKernels
             }, (long)y.Numel * 4);
             return dx;
         }
-        int tiles = (inner + Tile - 1) / Tile;
-        CpuParallel.For(outer * tiles, job =>
+        ForTiles(outer, inner, (o, t0, len) =>
         {
-            int o = job / tiles, t0 = job % tiles * Tile, len = Math.Min(Tile, inner - t0);
             Span<float> s = stackalloc float[len];
             s.Clear();
             int baseAt = o * n * inner + t0;
