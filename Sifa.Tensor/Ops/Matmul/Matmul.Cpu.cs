@@ -3,12 +3,19 @@ namespace Sifa.Tensors.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public unsafe Tensor Matmul(Tensor a, Tensor b)
+    public Tensor Matmul(Tensor a, Tensor b)
     {
-        if (a.Rank < 2 || b.Rank < 2) throw new ArgumentException($"matmul needs rank ≥ 2, got {Tensor.Fmt(a.Shape)} and {Tensor.Fmt(b.Shape)}");
-        int m = a.Shape[^2], k = a.Shape[^1], n = b.Shape[^1];
-        if (b.Shape[^2] != k) throw new ArgumentException($"matmul inner sizes differ: {Tensor.Fmt(a.Shape)} · {Tensor.Fmt(b.Shape)}");
-        var batch = Tensor.BroadcastShapes(a.Shape[..^2], b.Shape[..^2]);
+        var (batch, m, k, n) = MatmulChecks.Shapes(a, b);
+        return MatmulKernels.Multiply(a, b, batch, m, k, n);
+    }
+}
+
+// Batched products on the packed SGEMM (Cpu/Gemm): one large product uses every core inside the GEMM; many small
+// ones run one per core.
+internal static class MatmulKernels
+{
+    public static unsafe Tensor Multiply(Tensor a, Tensor b, int[] batch, int m, int k, int n)
+    {
         var ae = a.Expand(batch.Append(m).Append(k).ToArray());
         var be = b.Expand(batch.Append(k).Append(n).ToArray());
         var outShape = batch.Append(m).Append(n).ToArray();
@@ -25,7 +32,7 @@ public sealed partial class CpuBackend
         }
         var (ap, ta, lda) = Prep(ae, m, k);
         var (bp, tb, ldb) = Prep(be, k, n);
-        var ad = Data(ap); var bd = Data(bp); var cd = Data(c);
+        var ad = CpuBackend.Data(ap); var bd = CpuBackend.Data(bp); var cd = CpuBackend.Data(c);
         var bsh = batch;
         int BatchOffset(Tensor t, int i)
         {

@@ -2,22 +2,34 @@ using System.Numerics.Tensors;
 
 namespace Sifa.Tensors.Cpu;
 
-// Softmax / log-softmax along one dim of a dense tensor viewed as (outer, n, inner). The last dim (inner = 1) works
-// row by row; other dims work on `inner`-long vectors across the n rows, so both paths are SIMD over contiguous memory.
-// Cross-entropy builds on log-softmax.
 public sealed partial class CpuBackend
 {
-    // Tiles of the inner dim processed together when softmax runs over a non-last dim.
-    private const int SoftmaxTile = 512;
+    /// <inheritdoc/>
+    public Tensor SoftmaxForward(Tensor x, int dim, bool log) => SoftmaxKernels.Forward(x, dim, log);
 
     /// <inheritdoc/>
-    public Tensor SoftmaxForward(Tensor x, int dim, bool log)
+    public Tensor SoftmaxBackward(Tensor y, Tensor dy, int dim, bool log)
+    {
+        SoftmaxChecks.Backward(y, dy);
+        return SoftmaxKernels.Backward(y, dy, dim, log);
+    }
+}
+
+// Softmax / log-softmax along one dim of a dense tensor viewed as (outer, n, inner) (see ShapeSplit). The last dim
+// (inner = 1) works row by row; other dims work on `inner`-long vectors across the n rows, so both paths are SIMD over
+// contiguous memory. The backward formulas are on IBackend.SoftmaxBackward.
+internal static class SoftmaxKernels
+{
+    // Tiles of the inner dim processed together when softmax runs over a non-last dim.
+    private const int Tile = 512;
+
+    public static Tensor Forward(Tensor x, int dim, bool log)
     {
         x = x.Contiguous();
-        var (outer, n, inner) = Split(x.Shape, dim);
+        var (outer, n, inner) = ShapeSplit.AroundDim(x.Shape, dim);
         var y = Tensor.Empty(x.Shape);
         if (x.Numel == 0) return y;
-        float[] xd = Data(x), yd = Data(y);
+        float[] xd = CpuBackend.Data(x), yd = CpuBackend.Data(y);
         int xo = x.Offset;
         if (inner == 1)
         {
@@ -37,10 +49,8 @@ public sealed partial class CpuBackend
             }, (long)x.Numel * 4);
             return y;
         }
-        int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
-        CpuParallel.For(outer * tiles, job =>
+        ForTiles(outer, inner, (o, t0, len) =>
         {
-            int o = job / tiles, t0 = job % tiles * SoftmaxTile, len = Math.Min(SoftmaxTile, inner - t0);
             Span<float> max = stackalloc float[len];
             Span<float> sum = stackalloc float[len];
             int baseAt = o * n * inner + t0;
@@ -74,16 +84,24 @@ public sealed partial class CpuBackend
         return y;
     }
 
-    /// <inheritdoc/>
-    public Tensor SoftmaxBackward(Tensor y, Tensor dy, int dim, bool log)
+    // Runs body(o, t0, len) for every outer index o and tile [t0, t0 + len) of the inner dim, in parallel.
+    private static void ForTiles(int outer, int inner, Action<int, int, int> body, long work)
     {
-        if (!y.Shape.AsSpan().SequenceEqual(dy.Shape))
-            throw new ArgumentException($"softmax backward: gradient {Tensor.Fmt(dy.Shape)} differs from the output {Tensor.Fmt(y.Shape)}");
+        int tiles = (inner + Tile - 1) / Tile;
+        CpuParallel.For(outer * tiles, job =>
+        {
+            int o = job / tiles, t0 = job % tiles * Tile;
+            body(o, t0, Math.Min(Tile, inner - t0));
+        }, work);
+    }
+
+    public static Tensor Backward(Tensor y, Tensor dy, int dim, bool log)
+    {
         y = y.Contiguous(); dy = dy.Contiguous();
-        var (outer, n, inner) = Split(y.Shape, dim);
+        var (outer, n, inner) = ShapeSplit.AroundDim(y.Shape, dim);
         var dx = Tensor.Empty(y.Shape);
         if (y.Numel == 0) return dx;
-        float[] yd = Data(y), gd = Data(dy), dd = Data(dx);
+        float[] yd = CpuBackend.Data(y), gd = CpuBackend.Data(dy), dd = CpuBackend.Data(dx);
         int yo = y.Offset, go = dy.Offset;
         if (inner == 1)
         {
@@ -110,10 +128,8 @@ public sealed partial class CpuBackend
             }, (long)y.Numel * 4);
             return dx;
         }
-        int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
-        CpuParallel.For(outer * tiles, job =>
+        ForTiles(outer, inner, (o, t0, len) =>
         {
-            int o = job / tiles, t0 = job % tiles * SoftmaxTile, len = Math.Min(SoftmaxTile, inner - t0);
             Span<float> s = stackalloc float[len];
             s.Clear();
             int baseAt = o * n * inner + t0;
@@ -141,49 +157,6 @@ public sealed partial class CpuBackend
                 }
             }
         }, (long)y.Numel * 4);
-        return dx;
-    }
-
-    /// <inheritdoc/>
-    public (Tensor Loss, Tensor LogProbs) CrossEntropyForward(Tensor logits, int[] targets, float labelSmoothing)
-    {
-        if (logits.Rank != 2) throw new ArgumentException($"cross_entropy: logits must be (N, K), got {Tensor.Fmt(logits.Shape)}");
-        int n = logits.Shape[0], k = logits.Shape[1];
-        if (targets.Length != n) throw new ArgumentException($"cross_entropy: {targets.Length} targets for {n} rows of logits");
-        var lp = SoftmaxForward(logits, 1, log: true);
-        var ld = Data(lp);
-        double total = 0, eps = labelSmoothing;
-        for (int i = 0; i < n; i++)
-        {
-            int t = targets[i];
-            if ((uint)t >= (uint)k) throw new ArgumentOutOfRangeException(nameof(targets), $"cross_entropy: target {t} at row {i} is outside [0, {k})");
-            var row = new ReadOnlySpan<float>(ld, i * k, k);
-            double l = -(1 - eps) * row[t];
-            if (eps != 0) l -= eps / k * TensorPrimitives.Sum(row);
-            total += l;
-        }
-        return (Tensor.Scalar(n == 0 ? float.NaN : (float)(total / n)), lp);
-    }
-
-    /// <inheritdoc/>
-    public Tensor CrossEntropyBackward(Tensor logProbs, int[] targets, float labelSmoothing, Tensor gradLoss)
-    {
-        if (logProbs.Rank != 2 || targets.Length != logProbs.Shape[0])
-            throw new ArgumentException($"cross_entropy backward: log-probabilities {Tensor.Fmt(logProbs.Shape)} do not match {targets.Length} targets");
-        logProbs = logProbs.Contiguous();
-        int n = logProbs.Shape[0], k = logProbs.Shape[1];
-        float g = gradLoss.Item() / Math.Max(1, n);
-        var dx = Tensor.Empty(n, k);
-        float[] ld = Data(logProbs), dd = Data(dx);
-        int lo = logProbs.Offset;
-        float eps = labelSmoothing, off = -g * eps / k;
-        for (int i = 0; i < n; i++)
-        {
-            var dr = new Span<float>(dd, i * k, k);
-            TensorPrimitives.Exp(new ReadOnlySpan<float>(ld, lo + i * k, k), dr);
-            SimdMath.ScaleShift(dr, g, off, dr); // g·(p − ε/K)
-            dr[targets[i]] -= g * (1 - eps);
-        }
         return dx;
     }
 }

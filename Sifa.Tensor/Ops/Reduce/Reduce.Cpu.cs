@@ -5,7 +5,15 @@ namespace Sifa.Tensors.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public Tensor Reduce(Tensor x, int[] dims, bool keepDim, ReduceKind kind)
+    public Tensor Reduce(Tensor x, int[] dims, bool keepDim, ReduceKind kind) => ReduceKernels.Reduce(x, dims, keepDim, kind);
+
+    /// <inheritdoc/>
+    public Tensor ArgMax(Tensor x, int dim, bool keepDim) => ReduceKernels.ArgMax(x, dim, keepDim);
+}
+
+internal static class ReduceKernels
+{
+    public static Tensor Reduce(Tensor x, int[] dims, bool keepDim, ReduceKind kind)
     {
         // Move the reduced dims innermost, so each output element reduces one dense row.
         var red = new bool[x.Rank];
@@ -16,7 +24,7 @@ public sealed partial class CpuBackend
         foreach (var d in dims) rowLen *= x.Shape[d];
         var xp = x.Permute(perm).Contiguous();
         var y = Tensor.Empty(outShape);
-        var xs = Data(xp); var ys = Data(y);
+        var xs = CpuBackend.Data(xp); var ys = CpuBackend.Data(y);
         int rows = y.Numel, xo = xp.Offset;
         if (rowLen == 0 && kind is ReduceKind.Max or ReduceKind.Min) throw new ArgumentException("max/min over an empty dimension");
         CpuParallel.ForChunks(rows, (s, e) =>
@@ -50,15 +58,14 @@ public sealed partial class CpuBackend
         return (float)acc;
     }
 
-    /// <inheritdoc/>
-    public Tensor ArgMax(Tensor x, int dim, bool keepDim)
+    public static Tensor ArgMax(Tensor x, int dim, bool keepDim)
     {
         var perm = Enumerable.Range(0, x.Rank).Where(d => d != dim).Append(dim).ToArray();
         var xp = x.Permute(perm).Contiguous();
         int n = x.Shape[dim];
         var outShape = x.Shape.Where((_, d) => d != dim).ToArray();
         var y = Tensor.Empty(outShape);
-        var xs = Data(xp); var ys = Data(y);
+        var xs = CpuBackend.Data(xp); var ys = CpuBackend.Data(y);
         for (int r = 0; r < y.Numel; r++) ys[r] = TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(xs, xp.Offset + r * n, n));
         return keepDim ? y.Unsqueeze(dim) : y;
     }

@@ -2,11 +2,12 @@ using Sifa.Tensors;
 
 namespace Sifa.Autograd;
 
+// Kernels and shape checks: Sifa.Tensor/Ops/Conv2d/.
 public static partial class Ops
 {
     /// <summary>
     /// 2-D convolution (cross-correlation) over NCHW with zero padding, stride, dilation and groups — PyTorch's conv2d.
-    /// Backward: dx = col2im(Wᵀ·dy), dW = Σ_n dy·colsᵀ, dbias = Σ dy over N, H, W (backend kernels).
+    /// Backward: <see cref="IBackend.Conv2dBackward"/>.
     /// </summary>
     /// <param name="x">Input (N, Cin, H, W).</param>
     /// <param name="weight">Weight (Cout, Cin/groups, kh, kw).</param>
@@ -27,10 +28,9 @@ public static partial class Ops
     /// <returns>The output (N, Cout, Ho, Wo).</returns>
     public static Variable Conv2d(Variable x, Variable weight, Variable? bias, Conv2dGeometry geometry)
     {
-        geometry.Validate(x.Shape, weight.Shape, bias?.Shape);
         Tensor xv = x.Data, wv = weight.Data;
         var backend = xv.Backend;
-        var y = backend.Conv2dForward(xv, wv, bias?.Data, geometry);
+        var y = backend.Conv2dForward(xv, wv, bias?.Data, geometry); // checks the shapes (Conv2dGeometry.Validate)
         FlopCounter.Add((long)y.Numel * (wv.Numel / wv.Shape[0])); // each output: Cin/groups·kh·kw multiply-adds
         var inputs = bias == null ? new[] { x, weight } : new[] { x, weight, bias };
         return Variable.FromOp(y, "conv2d", inputs, g =>

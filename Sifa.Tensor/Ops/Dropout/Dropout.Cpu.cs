@@ -9,8 +9,7 @@ public sealed partial class CpuBackend
         var a = GC.AllocateUninitializedArray<float>(Tensor.NumelOf(shape));
         if (keepProb >= 1f) { a.AsSpan().Fill(scale); return Tensor.FromArray(a, shape); }
         if (keepProb <= 0f) { Array.Clear(a); return Tensor.FromArray(a, shape); }
-        // Two 32-bit uniforms per 64-bit draw; keep when u < keepProb.
-        ulong threshold = (ulong)Math.Round((double)keepProb * 4294967296.0);
+        ulong threshold = BernoulliMaskMath.Threshold(keepProb);
         int i = 0;
         for (; i + 1 < a.Length; i += 2)
         {

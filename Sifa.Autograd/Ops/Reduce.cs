@@ -2,6 +2,7 @@ using Sifa.Tensors;
 
 namespace Sifa.Autograd;
 
+// Kernels: Sifa.Tensor/Ops/Reduce/.
 public static partial class Ops
 {
     /// <summary>Sum over dims (all when null); backward broadcasts g back over the summed dims.</summary>
@@ -28,6 +29,15 @@ public static partial class Ops
         int n = 1;
         foreach (var d in nd) n *= shape[d];
         return Variable.FromOp(x.Data.Mean(nd, keepDim), "mean", new[] { x }, g => new[] { Unreduce(g, shape, nd, keepDim) * (1f / n) });
+    }
+
+    /// <summary>Global average pooling (N, C, H, W) → (N, C): the mean over dims 2 and 3.</summary>
+    /// <param name="x">Input (N, C, H, W).</param>
+    /// <returns>The channel means.</returns>
+    public static Variable GlobalAvgPool(Variable x)
+    {
+        if (x.Rank != 4) throw new ArgumentException($"global_avg_pool: input must be (N, C, H, W), got {Tensor.Fmt(x.Shape)}");
+        return Mean(x, new[] { 2, 3 });
     }
 
     // Broadcasts a reduced gradient back to the input shape (a stride-0 view, no copy).

@@ -2,32 +2,10 @@ namespace Sifa.Tensors.Cpu;
 
 public sealed partial class CpuBackend
 {
-    // Views a dense tensor as (outer, size of dim, inner): the layout all index kernels below work in.
-    private static (int outer, int n, int inner) Split(int[] shape, int dim)
-    {
-        int outer = 1, inner = 1;
-        for (int d = 0; d < dim; d++) outer *= shape[d];
-        for (int d = dim + 1; d < shape.Length; d++) inner *= shape[d];
-        return (outer, shape[dim], inner);
-    }
-
     /// <inheritdoc/>
     public Tensor Concat(IReadOnlyList<Tensor> parts, int dim)
     {
-        if (parts.Count == 0) throw new ArgumentException("concat of no tensors");
-        var first = parts[0];
-        int total = 0;
-        foreach (var p in parts)
-        {
-            if (p.Rank != first.Rank) throw new ArgumentException($"concat of ranks {first.Rank} and {p.Rank}");
-            for (int d = 0; d < p.Rank; d++)
-                if (d != dim && p.Shape[d] != first.Shape[d])
-                    throw new ArgumentException($"concat along {dim}: shapes {Tensor.Fmt(first.Shape)} and {Tensor.Fmt(p.Shape)} differ elsewhere");
-            total += p.Shape[dim];
-        }
-        var shape = (int[])first.Shape.Clone();
-        shape[dim] = total;
-        var y = Tensor.Empty(shape);
+        var y = Tensor.Empty(IndexingChecks.ConcatShape(parts, dim));
         int at = 0;
         foreach (var p in parts)
         {
@@ -59,26 +37,44 @@ public sealed partial class CpuBackend
     /// <inheritdoc/>
     public Tensor IndexSelect(Tensor x, int dim, int[] index)
     {
+        IndexingChecks.IndexRange(index, dim, x.Shape[dim]);
+        return IndexingKernels.IndexSelect(x, dim, index);
+    }
+
+    /// <inheritdoc/>
+    public void IndexAdd(Tensor dst, int dim, int[] index, Tensor src) => IndexingKernels.IndexAdd(dst, dim, index, src);
+
+    /// <inheritdoc/>
+    public Tensor Gather(Tensor x, int dim, Tensor index) => IndexingKernels.Gather(x, dim, index);
+
+    /// <inheritdoc/>
+    public Tensor ScatterAdd(int[] shape, int dim, Tensor index, Tensor src) => IndexingKernels.ScatterAdd(shape, dim, index, src);
+}
+
+// Index kernels on dense tensors viewed as (outer, size of dim, inner) (see ShapeSplit). Concat and roll need none:
+// they are strided copies into narrowed views.
+internal static class IndexingKernels
+{
+    public static Tensor IndexSelect(Tensor x, int dim, int[] index)
+    {
         var xc = x.Contiguous();
-        var (outer, n, inner) = Split(xc.Shape, dim);
+        var (outer, n, inner) = ShapeSplit.AroundDim(xc.Shape, dim);
         var shape = (int[])xc.Shape.Clone();
         shape[dim] = index.Length;
         var y = Tensor.Empty(shape);
-        var xs = Data(xc); var ys = Data(y);
-        foreach (var i in index) if (i < 0 || i >= n) throw new IndexOutOfRangeException($"index {i} out of range for dim {dim} of size {n}");
+        var xs = CpuBackend.Data(xc); var ys = CpuBackend.Data(y);
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < index.Length; j++)
                 Array.Copy(xs, xc.Offset + (o * n + index[j]) * inner, ys, (o * index.Length + j) * inner, inner);
         return y;
     }
 
-    /// <inheritdoc/>
-    public void IndexAdd(Tensor dst, int dim, int[] index, Tensor src)
+    public static void IndexAdd(Tensor dst, int dim, int[] index, Tensor src)
     {
         if (!dst.IsContiguous) throw new ArgumentException("index_add destination must be dense");
         var sc = src.Contiguous();
-        var (outer, n, inner) = Split(dst.Shape, dim);
-        var ds = Data(dst); var ss = Data(sc);
+        var (outer, n, inner) = ShapeSplit.AroundDim(dst.Shape, dim);
+        var ds = CpuBackend.Data(dst); var ss = CpuBackend.Data(sc);
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < index.Length; j++)
             {
@@ -87,14 +83,13 @@ public sealed partial class CpuBackend
             }
     }
 
-    /// <inheritdoc/>
-    public Tensor Gather(Tensor x, int dim, Tensor index)
+    public static Tensor Gather(Tensor x, int dim, Tensor index)
     {
         var xc = x.Contiguous(); var ic = index.Contiguous();
-        var (outer, n, inner) = Split(xc.Shape, dim);
-        var (_, m, _) = Split(ic.Shape, dim);
+        var (outer, n, inner) = ShapeSplit.AroundDim(xc.Shape, dim);
+        var (_, m, _) = ShapeSplit.AroundDim(ic.Shape, dim);
         var y = Tensor.Empty(ic.Shape);
-        var xs = Data(xc); var ids = Data(ic); var ys = Data(y);
+        var xs = CpuBackend.Data(xc); var ids = CpuBackend.Data(ic); var ys = CpuBackend.Data(y);
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < m; j++)
                 for (int i = 0; i < inner; i++)
@@ -107,14 +102,13 @@ public sealed partial class CpuBackend
         return y;
     }
 
-    /// <inheritdoc/>
-    public Tensor ScatterAdd(int[] shape, int dim, Tensor index, Tensor src)
+    public static Tensor ScatterAdd(int[] shape, int dim, Tensor index, Tensor src)
     {
         var ic = index.Contiguous(); var sc = src.Contiguous();
         var y = Tensor.Zeros(shape);
-        var (outer, n, inner) = Split(shape, dim);
-        var (_, m, _) = Split(ic.Shape, dim);
-        var ids = Data(ic); var ss = Data(sc); var ys = Data(y);
+        var (outer, n, inner) = ShapeSplit.AroundDim(shape, dim);
+        var (_, m, _) = ShapeSplit.AroundDim(ic.Shape, dim);
+        var ids = CpuBackend.Data(ic); var ss = CpuBackend.Data(sc); var ys = CpuBackend.Data(y);
         for (int o = 0; o < outer; o++)
             for (int j = 0; j < m; j++)
                 for (int i = 0; i < inner; i++)

@@ -2,6 +2,7 @@ using Sifa.Tensors;
 
 namespace Sifa.Autograd;
 
+// Kernels and window checks: Sifa.Tensor/Ops/MaxPool2d/.
 public static partial class Ops
 {
     /// <summary>
@@ -20,14 +21,5 @@ public static partial class Ops
         var (y, idx) = backend.MaxPool2dForward(x.Data, geo);
         var shape = x.Shape;
         return Variable.FromOp(y, "max_pool2d", new[] { x }, g => new[] { backend.MaxPool2dBackward(g, idx, shape) });
-    }
-
-    /// <summary>Global average pooling (N, C, H, W) → (N, C): the mean over dims 2 and 3.</summary>
-    /// <param name="x">Input (N, C, H, W).</param>
-    /// <returns>The channel means.</returns>
-    public static Variable GlobalAvgPool(Variable x)
-    {
-        if (x.Rank != 4) throw new ArgumentException($"global_avg_pool: input must be (N, C, H, W), got {Tensor.Fmt(x.Shape)}");
-        return Mean(x, new[] { 2, 3 });
     }
 }

@@ -7,8 +7,8 @@ namespace Sifa.Tensors.Cpu;
 // unfolding of the image (K = Cin/g·kh·kw), or the image itself for 1×1 stride-1 unpadded convolutions.
 // Backward: dW += dY·colsᵀ (per-thread accumulators), dcols = Wᵀ·dY then col2im into dx; dbias = Σ dY.
 // The batch is split over the cores (each image a serial GEMM); when the batch is too small for that, images run
-// one after another and the GEMM and im2col use the cores.
-public sealed partial class CpuBackend
+// one after another and the GEMM and im2col use the cores. Shapes are checked by CpuBackend (Conv2dGeometry) first.
+internal static class Conv2dKernels
 {
     /// <summary>Sizes of one convolution problem.</summary>
     private readonly struct ConvShape
@@ -31,7 +31,7 @@ public sealed partial class CpuBackend
     }
 
     // How many batch slices run in parallel (1: images in sequence, GEMMs parallel inside).
-    private static int ConvBatchParts(in ConvShape s)
+    private static int BatchParts(in ConvShape s)
     {
         int t = CpuParallel.Threads;
         if (t <= 1 || s.N < 2 || s.Flops < (1L << 21)) return 1;
@@ -39,18 +39,16 @@ public sealed partial class CpuBackend
         return 1;
     }
 
-    /// <inheritdoc/>
-    public unsafe Tensor Conv2dForward(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry geometry)
+    public static unsafe Tensor Forward(Tensor x, Tensor weight, Tensor? bias, Conv2dGeometry geometry)
     {
         var g = geometry;
-        g.Validate(x.Shape, weight.Shape, bias?.Shape);
         x = x.Contiguous(); weight = weight.Contiguous(); bias = bias?.Contiguous();
         var s = new ConvShape(x.Shape, weight.Shape, g);
         var y = Tensor.Empty(s.N, s.Cout, s.Ho, s.Wo);
-        float[] xd = Data(x), wd = Data(weight), yd = Data(y);
-        float[]? bd = bias == null ? null : Data(bias);
+        float[] xd = CpuBackend.Data(x), wd = CpuBackend.Data(weight), yd = CpuBackend.Data(y);
+        float[]? bd = bias == null ? null : CpuBackend.Data(bias);
         int xo = x.Offset, wo = weight.Offset, bo = bias?.Offset ?? 0;
-        int parts = ConvBatchParts(s);
+        int parts = BatchParts(s);
         // Images run in parallel with serial products: pack the weights once for all of them, not once per image.
         nint packed = parts > 1 ? PackWeights(wd, wo, s, transposed: false) : 0;
         long packedStride = Sgemm.PackedALength(s.Mg, s.K);
@@ -68,7 +66,7 @@ public sealed partial class CpuBackend
                     if (s.Direct) b = xg;
                     else
                     {
-                        b = Scratch.Cols((long)s.K * s.P);
+                        b = PinnedThreadBuffer.Get((long)s.K * s.P);
                         Im2ColPar(xg, s, g, b, par);
                     }
                     if (packed != 0) Sgemm.MultiplyPacked(s.Mg, s.P, s.K, (float*)packed + grp * packedStride, false, b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P);
@@ -95,24 +93,20 @@ public sealed partial class CpuBackend
         return y;
     }
 
-    /// <inheritdoc/>
-    public unsafe (Tensor? Input, Tensor? Weight, Tensor? Bias) Conv2dBackward(Tensor dy, Tensor x, Tensor weight, Conv2dGeometry geometry,
+    public static unsafe (Tensor? Input, Tensor? Weight, Tensor? Bias) Backward(Tensor dy, Tensor x, Tensor weight, Conv2dGeometry geometry,
         bool needInput, bool needWeight, bool needBias)
     {
         var g = geometry;
-        g.Validate(x.Shape, weight.Shape);
         var s = new ConvShape(x.Shape, weight.Shape, g);
-        if (dy.Rank != 4 || dy.Shape[0] != s.N || dy.Shape[1] != s.Cout || dy.Shape[2] != s.Ho || dy.Shape[3] != s.Wo)
-            throw new ArgumentException($"conv2d backward: output gradient {Tensor.Fmt(dy.Shape)} should be ({s.N}, {s.Cout}, {s.Ho}, {s.Wo})");
         if (!needInput && !needWeight && !needBias) return (null, null, null);
         dy = dy.Contiguous(); x = x.Contiguous(); weight = weight.Contiguous();
         var dx = needInput ? Tensor.Empty(x.Shape) : null;
         var dw = needWeight ? Tensor.Empty(weight.Shape) : null;
         var db = needBias ? Tensor.Empty(s.Cout) : null;
-        float[] xd = Data(x), wd = Data(weight), dyd = Data(dy);
-        float[]? dxd = dx == null ? null : Data(dx);
+        float[] xd = CpuBackend.Data(x), wd = CpuBackend.Data(weight), dyd = CpuBackend.Data(dy);
+        float[]? dxd = dx == null ? null : CpuBackend.Data(dx);
         int xo = x.Offset, wo = weight.Offset, dyo = dy.Offset;
-        int parts = ConvBatchParts(s);
+        int parts = BatchParts(s);
         int wSize = weight.Numel;
 
         // Part 0 accumulates straight into dw; the others into pooled buffers summed at the end.
@@ -120,7 +114,7 @@ public sealed partial class CpuBackend
         var bAcc = new double[]?[parts];
         if (needWeight)
         {
-            wAcc[0] = Data(dw!);
+            wAcc[0] = CpuBackend.Data(dw!);
             for (int p = 1; p < parts; p++) wAcc[p] = ArrayPool<float>.Shared.Rent(wSize);
         }
         if (needBias) for (int p = 0; p < parts; p++) bAcc[p] = new double[s.Cout];
@@ -142,7 +136,7 @@ public sealed partial class CpuBackend
                     {
                         float* dyg = dyn + (long)grp * s.Mg * s.P;
                         float* xg = px + xo + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W;
-                        float* cols = s.Direct || !(needWeight || needInput) ? null : Scratch.Cols((long)s.K * s.P);
+                        float* cols = s.Direct || !(needWeight || needInput) ? null : PinnedThreadBuffer.Get((long)s.K * s.P);
                         if (needWeight)
                         {
                             float* b = xg;
@@ -181,7 +175,7 @@ public sealed partial class CpuBackend
         }
         if (needBias)
         {
-            var bs = Data(db!);
+            var bs = CpuBackend.Data(db!);
             for (int co = 0; co < s.Cout; co++)
             {
                 double t = 0;

@@ -2,6 +2,8 @@ using Sifa.Tensors;
 
 namespace Sifa.Autograd;
 
+// Kernels: Sifa.Tensor/Ops/Matmul/ (on the SGEMM in Sifa.Tensor/Cpu/Gemm/).
+
 public static partial class Ops
 {
     /// <summary>Batched matrix product (..., M, K)·(..., K, N) with broadcast batch dims.

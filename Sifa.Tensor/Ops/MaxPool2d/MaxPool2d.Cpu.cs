@@ -1,24 +1,34 @@
 namespace Sifa.Tensors.Cpu;
 
-// Max pooling over NCHW, parallel over the N·C planes. The argmax is kept as the flat index within the input plane.
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public unsafe (Tensor Output, Tensor Indices) MaxPool2dForward(Tensor x, Pool2dGeometry geometry)
+    public (Tensor Output, Tensor Indices) MaxPool2dForward(Tensor x, Pool2dGeometry geometry)
+    {
+        geometry.Validate(x.Shape);
+        return MaxPool2dKernels.Forward(x, geometry);
+    }
+
+    /// <inheritdoc/>
+    public Tensor MaxPool2dBackward(Tensor dy, Tensor indices, int[] inputShape)
+    {
+        Pool2dGeometry.ValidateGradient(dy.Shape, indices.Shape, inputShape);
+        return MaxPool2dKernels.Backward(dy, indices, inputShape);
+    }
+}
+
+// Max pooling over NCHW, parallel over the N·C planes. The argmax is kept as the flat index within the input plane.
+internal static class MaxPool2dKernels
+{
+    public static unsafe (Tensor Output, Tensor Indices) Forward(Tensor x, Pool2dGeometry geometry)
     {
         var g = geometry;
-        if (x.Rank != 4) throw new ArgumentException($"max_pool2d: input must be (N, C, H, W), got {Tensor.Fmt(x.Shape)}");
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        if (g.KernelH < 1 || g.KernelW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0
-            || g.PadH * 2 > g.KernelH || g.PadW * 2 > g.KernelW)
-            throw new ArgumentException($"max_pool2d: invalid window {g} (padding must be at most half the kernel)");
         int ho = g.OutH(h), wo = g.OutW(w);
-        if (ho < 1 || wo < 1) throw new ArgumentException($"max_pool2d: window {g} does not fit the input {Tensor.Fmt(x.Shape)}");
-        if ((long)h * w > 1 << 24) throw new ArgumentException($"max_pool2d: planes of {h}x{w} are too large for float indices");
         x = x.Contiguous();
         var y = Tensor.Empty(n, c, ho, wo);
         var idx = Tensor.Empty(n, c, ho, wo);
-        float[] xd = Data(x), yd = Data(y), id = Data(idx);
+        float[] xd = CpuBackend.Data(x), yd = CpuBackend.Data(y), id = CpuBackend.Data(idx);
         int xo = x.Offset, plane = h * w, oplane = ho * wo;
         CpuParallel.ForChunks(n * c, (p0, p1) =>
         {
@@ -57,16 +67,12 @@ public sealed partial class CpuBackend
         return (y, idx);
     }
 
-    /// <inheritdoc/>
-    public Tensor MaxPool2dBackward(Tensor dy, Tensor indices, int[] inputShape)
+    public static Tensor Backward(Tensor dy, Tensor indices, int[] inputShape)
     {
-        if (inputShape.Length != 4 || dy.Rank != 4 || !dy.Shape.AsSpan().SequenceEqual(indices.Shape)
-            || dy.Shape[0] != inputShape[0] || dy.Shape[1] != inputShape[1])
-            throw new ArgumentException($"max_pool2d backward: gradient {Tensor.Fmt(dy.Shape)}, indices {Tensor.Fmt(indices.Shape)} and input {Tensor.Fmt(inputShape)} do not match");
         dy = dy.Contiguous(); indices = indices.Contiguous();
         var dx = Tensor.Zeros(inputShape);
         int planes = inputShape[0] * inputShape[1], plane = inputShape[2] * inputShape[3], oplane = dy.Shape[2] * dy.Shape[3];
-        float[] gd = Data(dy), id = Data(indices), dd = Data(dx);
+        float[] gd = CpuBackend.Data(dy), id = CpuBackend.Data(indices), dd = CpuBackend.Data(dx);
         int go = dy.Offset, io = indices.Offset;
         CpuParallel.ForChunks(planes, (p0, p1) =>
         {
