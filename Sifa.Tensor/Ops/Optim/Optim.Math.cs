@@ -8,7 +8,7 @@ namespace Sifa.Tensors;
 /// calls them per thread), so all devices give the same bits. Products and sums are separate roundings, never fused
 /// multiply-adds, to match.
 /// </summary>
-public static class OptimMath
+internal static class OptimMath
 {
     /// <summary>
     /// SGD on one element: returns the new parameter and updates the momentum buffer <paramref name="buf"/> (ignored
