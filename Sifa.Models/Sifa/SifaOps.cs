@@ -1,7 +1,7 @@
+using Sifa.Autograd;
 using Sifa.Tensors;
-using Sifa.Tensors.Cpu;
 
-namespace Sifa.Autograd;
+namespace Sifa.Models;
 
 /// <summary>What the last frame of a clip attends to in the SIFA op.</summary>
 public enum LastFrame
@@ -21,13 +21,17 @@ public enum SifaNormalize
     Softmax,
 }
 
-public static partial class Ops
+/// <summary>
+/// The differentiable SIFA op and the deformable gather. Both are <see cref="CustomOp"/>s (SifaCustomOps.cs) with a
+/// kernel per device, so the tensor library knows nothing of SIFA; the backward rule sits beside each forward.
+/// </summary>
+public static class SifaOps
 {
     /// <summary>
     /// The SIFA op (paper section 3.1-3.2, SPEC section 3): each position of frame t queries a k×k neighbourhood
     /// of frame t+1 deformed by <paramref name="offsets"/>; Y_t = x_t + Σ_j W_j·K_j with W_j = (1/Cg)·⟨x_t, K_j⟩.
-    /// Forward and backward are single fused kernels (<c>Sifa.Tensor/Cpu/Kernels/SifaKernels.cs</c>); only the
-    /// weights W are saved, the gathered keys are recomputed in backward.
+    /// Forward and backward are single fused kernels (SifaKernels.Cpu.cs); only the weights W are saved, the gathered
+    /// keys are recomputed in backward.
     /// </summary>
     /// <param name="x">Frame features (N·T, C, H, W).</param>
     /// <param name="offsets">Sampling offsets (N·T, 2k², H, W): channel 2j is the row offset of neighbour j, 2j+1 the column offset.</param>
@@ -41,21 +45,16 @@ public static partial class Ops
     public static Variable Sifa(Variable x, Variable offsets, int frames, int k = 3, int dilation = 1, int groups = 1,
         LastFrame lastFrame = LastFrame.Self, SifaNormalize normalize = SifaNormalize.None)
     {
-        if (x.Rank != 4) throw new ArgumentException($"SIFA: x must be (N·T, C, H, W), got {Tensor.Fmt(x.Shape)}");
-        int nt = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        var want = new[] { nt, 2 * k * k, h, w };
-        if (!offsets.Shape.AsSpan().SequenceEqual(want))
-            throw new ArgumentException($"SIFA: offsets must be {Tensor.Fmt(want)} for x {Tensor.Fmt(x.Shape)} and k = {k}, got {Tensor.Fmt(offsets.Shape)}");
-        var shape = new SifaShape(nt, frames, c, h, w, k, dilation, groups, lastFrame == LastFrame.None, normalize == SifaNormalize.Softmax);
-        shape.Validate();
-        Tensor xv = x.Data.Contiguous(), ov = offsets.Data.Contiguous();
-        var (y, weights) = xv.Backend.SifaForward(xv, ov, shape);
+        var shape = SifaShape.Of(x.Shape, offsets.Shape, frames, k, dilation, groups, lastFrame, normalize);
+        Tensor xv = x.Data, ov = offsets.Data;
+        var outs = new SifaForwardOp(shape).Run([xv, ov], x.Shape, shape.WeightsShape);
+        Tensor y = outs[0], weights = outs[1];
         // Correlation and aggregation: 2·C·k² multiply-adds per position (the gather's interpolation is not counted).
-        FlopCounter.Add(2L * nt * c * k * k * h * w);
+        FlopCounter.Add(2L * shape.NT * shape.C * shape.P * shape.H * shape.W);
         return Variable.FromOp(y, "sifa", new[] { x, offsets }, g =>
         {
-            var (dx, doff) = xv.Backend.SifaBackward(g, xv, ov, weights, shape);
-            return new[] { dx, doff };
+            var grads = new SifaBackwardOp(shape).Run([g, xv, ov, weights], xv.Shape, ov.Shape);
+            return new[] { grads[0], grads[1] };
         });
     }
 
@@ -70,12 +69,13 @@ public static partial class Ops
     /// <returns>Samples (B, C, k², H, W).</returns>
     public static Variable DeformGather(Variable img, Variable offsets, int k = 3, int dilation = 1)
     {
-        Tensor iv = img.Data.Contiguous(), ov = offsets.Data.Contiguous();
-        var y = iv.Backend.DeformGatherForward(iv, ov, k, dilation);
-        return Variable.FromOp(y, "deform_gather", new[] { img, offsets }, g =>
+        var g = DeformGatherShape.Of(img.Shape, offsets.Shape, k, dilation);
+        Tensor iv = img.Data, ov = offsets.Data;
+        var y = new DeformGatherForwardOp(g).Run([iv, ov], g.OutputShape)[0];
+        return Variable.FromOp(y, "deform_gather", new[] { img, offsets }, dy =>
         {
-            var (di, doff) = iv.Backend.DeformGatherBackward(g, iv, ov, k, dilation);
-            return new[] { di, doff };
+            var grads = new DeformGatherBackwardOp(g).Run([dy, iv, ov], iv.Shape, ov.Shape);
+            return new[] { grads[0], grads[1] };
         });
     }
 }

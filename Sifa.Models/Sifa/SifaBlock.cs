@@ -74,7 +74,7 @@ public sealed class SifaBlock : Module
             };
             offsets = _offsetConv.Forward(src);
         }
-        return Ops.Sifa(x, offsets, frames, k, Options.Dilation, Options.Groups, Options.LastFrame, Options.Normalize);
+        return SifaOps.Sifa(x, offsets, frames, k, Options.Dilation, Options.Groups, Options.LastFrame, Options.Normalize);
     }
 
     /// <summary>x_next(t) for every frame: frame t+1, and the last frame of each clip itself.</summary>

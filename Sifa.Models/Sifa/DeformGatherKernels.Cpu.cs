@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Sifa.Tensors.Cpu;
+using Sifa.Tensors.Cpu;
+
+namespace Sifa.Models;
 
 /// <summary>
 /// The four bilinear taps of one sampling position (py, px) in an H×W frame with zero padding
@@ -103,7 +105,7 @@ internal struct BilinearTaps
 /// derivative with ⌊·⌋ held fixed).
 /// </para>
 /// </summary>
-public static unsafe class DeformGatherKernels
+internal static unsafe class DeformGatherKernels
 {
     /// <summary>
     /// Forward gather: <c>out[b, c, j, y, x] = bilinear(img[b, c], py_j(y,x), px_j(y,x))</c>.
