@@ -107,7 +107,7 @@ public sealed class Trainer
                 var loss = Ops.CrossEntropy(logits, batch.Labels, o.LabelSmoothing);
                 opt.ZeroGrad();
                 loss.Backward();
-                if (o.ClipGradNorm > 0) GradientClipping.ClipGradNorm(opt.Parameters, o.ClipGradNorm);
+                if (o.ClipGradNorm > 0) GradClip.ClipGradNorm(opt.Parameters, o.ClipGradNorm);
                 opt.Step();
                 opt.ZeroGrad(); // the gradients' arrays go back to the pool with the scope
                 lv = loss.Data.ToArray()[0];

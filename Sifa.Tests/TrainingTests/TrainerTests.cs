@@ -1,5 +1,6 @@
 using Sifa.Data;
 using Sifa.Models;
+using Sifa.Nn.Optim;
 using Sifa.Tensors;
 using Sifa.Training;
 
@@ -71,7 +72,7 @@ public class TrainerTests
         Assert.Equal(1, Metrics.CountTopK(scores, 3, new[] { 1, 1 }, 1));
         Assert.Equal(2, Metrics.CountTopK(scores, 3, new[] { 1, 1 }, 2));
         var p = new Sifa.Autograd.Variable(Tensor.Zeros(2), true) { Grad = Tensor.FromArray(new[] { 3f, 4f }, 2) };
-        Assert.Equal(5, GradientClipping.ClipGradNorm(new[] { p }, 1), 5);
+        Assert.Equal(5, GradClip.ClipGradNorm(new[] { p }, 1), 5);
         Assert.Equal(new[] { 0.6f, 0.8f }, p.Grad!.ToArray().Select(v => MathF.Round(v, 4)));
     }
 

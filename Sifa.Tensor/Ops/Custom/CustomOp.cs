@@ -87,8 +87,15 @@ public abstract class GpuKernelArgs
     public abstract ArrayView<float> Output(int i);
 
     /// <summary>
+    /// A scratch buffer of <paramref name="length"/> floats (uninitialised) from the device's caching allocator, valid
+    /// for the kernels this op enqueues: it goes back to the pool when the op returns, and the single stream orders its
+    /// next use after them.
+    /// </summary>
+    public abstract ArrayView<float> Temporary(int length);
+
+    /// <summary>
     /// The value <paramref name="load"/> makes for this accelerator, made once per key and kept (ILGPU caches
-    /// compiled kernels only weakly): e.g. <c>args.Kernel(MyKernel, a => a.LoadAutoGroupedStreamKernel&lt;...&gt;(MyKernel))</c>.
+    /// compiled kernels only weakly): e.g. <c>args.Kernel(MyKernel, a => a.LoadAutoGroupedKernel&lt;...&gt;(MyKernel))</c>.
     /// </summary>
     public abstract T Kernel<T>(Delegate key, Func<Accelerator, T> load) where T : class;
 }
