@@ -22,6 +22,10 @@ public readonly record struct GpuMemoryStats(long BytesInUse, long BytesCached, 
 internal sealed class CachingAllocator(Accelerator accelerator)
 {
     private readonly Dictionary<long, Stack<MemoryBuffer1D<float, Stride1D.Dense>>> _free = new();
+    // Buffers rented out. Rooting them here matters: ILGPU buffers have finalizers, and a storage and its buffer become
+    // unreachable together, so without this root the buffer's finalizer could free device memory that the storage's
+    // finalizer then puts back on a free list.
+    private readonly HashSet<MemoryBuffer1D<float, Stride1D.Dense>> _rented = new(ReferenceEqualityComparer.Instance);
     private readonly object _gate = new();
     private long _inUse, _cached, _peak, _deviceAllocations, _requests;
 
@@ -45,7 +49,7 @@ internal sealed class CachingAllocator(Accelerator accelerator)
             if (_free.TryGetValue(bucket, out var list) && list.TryPop(out var reused))
             {
                 _cached -= bucket;
-                Use(bucket);
+                Use(bucket, reused);
                 return reused;
             }
         }
@@ -53,13 +57,14 @@ internal sealed class CachingAllocator(Accelerator accelerator)
         lock (_gate)
         {
             _deviceAllocations++;
-            Use(bucket);
+            Use(bucket, buffer);
         }
         return buffer;
     }
 
-    private void Use(long bucket)
+    private void Use(long bucket, MemoryBuffer1D<float, Stride1D.Dense> buffer)
     {
+        _rented.Add(buffer);
         _inUse += bucket;
         if (_inUse > _peak) _peak = _inUse;
     }
@@ -83,6 +88,7 @@ internal sealed class CachingAllocator(Accelerator accelerator)
         long bucket = buffer.LengthInBytes;
         lock (_gate)
         {
+            if (!_rented.Remove(buffer)) return;
             if (!_free.TryGetValue(bucket, out var list)) _free[bucket] = list = new();
             list.Push(buffer);
             _inUse -= bucket;
