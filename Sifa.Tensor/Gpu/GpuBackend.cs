@@ -86,6 +86,15 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <summary>A new zero-filled dense tensor on this device.</summary>
     internal Tensor Zeros(params int[] shape) => Tensor.Zeros(shape, Device);
 
+    /// <summary>A dense shape viewed as (outer, size of dim, inner): the layout of the per-dim kernels.</summary>
+    internal static (int outer, int n, int inner) SplitAt(int[] shape, int dim)
+    {
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++) outer *= shape[d];
+        for (int d = dim + 1; d < shape.Length; d++) inner *= shape[d];
+        return (outer, shape[dim], inner);
+    }
+
     /// <summary>The error for an op this backend does not have.</summary>
     internal NotSupportedException NotImplemented(string op) => new($"{op} is not implemented on {Device}");
 

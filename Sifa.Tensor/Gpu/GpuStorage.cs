@@ -20,7 +20,12 @@ internal sealed class GpuStorage : Storage, IDisposable
         _length = length;
         _allocator = allocator;
         _device = device;
+        // Tell the GC what this small object holds, so dead device tensors get collected before the device fills up.
+        _pressure = buffer.LengthInBytes;
+        GC.AddMemoryPressure(_pressure);
     }
+
+    private readonly long _pressure;
 
     ~GpuStorage() => Release();
 
@@ -50,6 +55,8 @@ internal sealed class GpuStorage : Storage, IDisposable
     private void Release()
     {
         var b = Interlocked.Exchange(ref _buffer, null);
-        if (b != null) _allocator.Return(b);
+        if (b == null) return;
+        _allocator.Return(b);
+        GC.RemoveMemoryPressure(_pressure);
     }
 }

@@ -33,3 +33,18 @@ public class GpuCoreTests
         Assert.Equal(expect.ToArray(), g.ToArray());
     }
 }
+
+/// <summary>The per-device pattern: the same test on every available device (cpu, ilgpu-cpu, cuda when present).</summary>
+public class PerDeviceCoreTests
+{
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void LinearLayerAgreesAcrossDevices(string device)
+    {
+        var d = TestDevices.Of(device);
+        var x = GpuTestUtil.Rand(1, 4, 6); var w = GpuTestUtil.Rand(2, 6, 3); var b = GpuTestUtil.Rand(3, 3);
+        var expect = (Tensor.Matmul(x, w) + b).Relu().Sum([0]);
+        var got = (Tensor.Matmul(x.ToDevice(d), w.ToDevice(d)) + b.ToDevice(d)).Relu().Sum([0]);
+        Assert.Equal(d, got.Device);
+        GpuTestUtil.Close(expect, got.ToDevice(Device.Cpu));
+    }
+}

@@ -18,6 +18,7 @@ public sealed partial class GpuBackend
         {
             var blas = new CuBlas(cuda);
             blas.Stream = (CudaStream)Stream;
+            blas.PointerMode = CuBlasPointerMode.Host; // alpha and beta are host floats
             return blas;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or CuBlasException or BadImageFormatException)

@@ -7,14 +7,6 @@ namespace Sifa.Tensors.Gpu;
 // reductions of max and sum); along other dims a thread per (outer, inner) column, whose reads are coalesced.
 public sealed partial class GpuBackend
 {
-    private static (int outer, int n, int inner) SplitAt(int[] shape, int dim)
-    {
-        int outer = 1, inner = 1;
-        for (int d = 0; d < dim; d++) outer *= shape[d];
-        for (int d = dim + 1; d < shape.Length; d++) inner *= shape[d];
-        return (outer, shape[dim], inner);
-    }
-
     /// <inheritdoc/>
     public Tensor SoftmaxForward(Tensor x, int dim, bool log)
     {
