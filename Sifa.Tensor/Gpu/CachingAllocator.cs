@@ -39,9 +39,11 @@ internal sealed class CachingAllocator(Accelerator accelerator)
         return (bytes + step - 1) / step * step;
     }
 
-    /// <summary>A buffer of at least <paramref name="floats"/> floats.</summary>
-    public MemoryBuffer1D<float, Stride1D.Dense> Rent(int floats)
+    /// <summary>A buffer of at least <paramref name="floats"/> floats; <paramref name="freshBytes"/> is its size when it
+    /// was allocated from the device (0 when the cache served it).</summary>
+    public MemoryBuffer1D<float, Stride1D.Dense> Rent(int floats, out long freshBytes)
     {
+        freshBytes = 0;
         long bucket = BucketBytes(4L * Math.Max(1, floats));
         lock (_gate)
         {
@@ -54,6 +56,7 @@ internal sealed class CachingAllocator(Accelerator accelerator)
             }
         }
         var buffer = AllocateDevice(bucket / 4);
+        freshBytes = bucket;
         lock (_gate)
         {
             _deviceAllocations++;
@@ -65,6 +68,8 @@ internal sealed class CachingAllocator(Accelerator accelerator)
     private void Use(long bucket, MemoryBuffer1D<float, Stride1D.Dense> buffer)
     {
         _rented.Add(buffer);
+        // Tell the GC what the (small) storage objects hold, so dead device tensors are collected before the device fills.
+        GC.AddMemoryPressure(bucket);
         _inUse += bucket;
         if (_inUse > _peak) _peak = _inUse;
     }
@@ -89,6 +94,7 @@ internal sealed class CachingAllocator(Accelerator accelerator)
         lock (_gate)
         {
             if (!_rented.Remove(buffer)) return;
+            GC.RemoveMemoryPressure(bucket);
             if (!_free.TryGetValue(bucket, out var list)) _free[bucket] = list = new();
             list.Push(buffer);
             _inUse -= bucket;

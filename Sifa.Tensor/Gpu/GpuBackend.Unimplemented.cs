@@ -1,5 +1,3 @@
-using Sifa.Tensors.Cpu; // SifaShape (owned by the lead) lives there for now
-
 namespace Sifa.Tensors.Gpu;
 
 // IBackend methods the GPU backend does not have yet: each throws NotSupportedException (no silent CPU fallback).
@@ -56,17 +54,13 @@ public sealed partial class GpuBackend
     public Tensor BernoulliMask(int[] shape, float keepProb, float scale, Generator generator) =>
         throw NotImplemented(nameof(BernoulliMask));
 
-    // ---- SIFA and the deformable gather
+    // ---- Optim
     /// <inheritdoc/>
-    public (Tensor y, Tensor weights) SifaForward(Tensor x, Tensor offsets, SifaShape shape) =>
-        throw NotImplemented(nameof(SifaForward));
+    public void SgdStep(Tensor param, Tensor grad, Tensor? momentumBuffer, SgdStepArgs args) => throw NotImplemented(nameof(SgdStep));
     /// <inheritdoc/>
-    public (Tensor dx, Tensor dOffsets) SifaBackward(Tensor dy, Tensor x, Tensor offsets, Tensor weights, SifaShape shape) =>
-        throw NotImplemented(nameof(SifaBackward));
+    public void AdamWStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, AdamWStepArgs args) => throw NotImplemented(nameof(AdamWStep));
     /// <inheritdoc/>
-    public Tensor DeformGatherForward(Tensor img, Tensor offsets, int k, int dilation) =>
-        throw NotImplemented(nameof(DeformGatherForward));
+    public double SumOfSquares(IReadOnlyList<Tensor> tensors) => throw NotImplemented(nameof(SumOfSquares));
     /// <inheritdoc/>
-    public (Tensor dImg, Tensor dOffsets) DeformGatherBackward(Tensor dOut, Tensor img, Tensor offsets, int k, int dilation) =>
-        throw NotImplemented(nameof(DeformGatherBackward));
+    public void ScaleInPlace(IReadOnlyList<Tensor> tensors, float factor) => throw NotImplemented(nameof(ScaleInPlace));
 }

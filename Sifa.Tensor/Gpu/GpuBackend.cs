@@ -101,8 +101,10 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <inheritdoc/>
     public Storage Allocate(int length, bool zero)
     {
-        var buffer = _allocator.Rent(length);
+        var buffer = _allocator.Rent(length, out long fresh);
         var s = new GpuStorage(buffer, length, _allocator, Device);
+        // Inside a scope the scope returns the buffer (at its end, or at a safe point once the storage is dead).
+        if (TensorScope.Current is { } scope) scope.Track(s, new PooledDeviceBuffer(_allocator, buffer), fresh);
         if (zero && length > 0) s.View.MemSetToZero(Stream);
         return s;
     }

@@ -5,9 +5,10 @@ namespace Sifa.Tensors.Gpu;
 
 /// <summary>
 /// Device memory of one GPU backend: a buffer rented from its caching allocator. The buffer goes back to the cache when
-/// the storage is disposed or collected (the GC does not see device memory, so the allocator collects on exhaustion).
+/// the storage is released (<see cref="Storage.Release"/>), when the <see cref="TensorScope"/> that allocated it ends or
+/// finds it dead, or, outside scopes, when the GC collects the storage.
 /// </summary>
-internal sealed class GpuStorage : Storage, IDisposable
+internal sealed class GpuStorage : Storage
 {
     private MemoryBuffer1D<float, Stride1D.Dense>? _buffer;
     private readonly CachingAllocator _allocator;
@@ -20,14 +21,14 @@ internal sealed class GpuStorage : Storage, IDisposable
         _length = length;
         _allocator = allocator;
         _device = device;
-        // Tell the GC what this small object holds, so dead device tensors get collected before the device fills up.
-        _pressure = buffer.LengthInBytes;
-        GC.AddMemoryPressure(_pressure);
     }
 
-    private readonly long _pressure;
-
-    ~GpuStorage() => Release();
+    // A scope holds the buffer of a storage it tracks and returns it itself (Sweep); an untracked storage (no scope, or
+    // kept with TensorScope.Keep) gives its buffer back here.
+    ~GpuStorage()
+    {
+        if (Entry == null) Invalidate(returnBuffer: true);
+    }
 
     /// <inheritdoc/>
     public override Device Device => _device;
@@ -40,23 +41,21 @@ internal sealed class GpuStorage : Storage, IDisposable
     {
         get
         {
-            ArrayView<float> whole = (_buffer ?? throw new ObjectDisposedException(nameof(GpuStorage),
-                $"a GPU buffer of {_length} floats was used after it was disposed")).View;
+            ArrayView<float> whole = (_buffer ?? throw Released()).View;
             return whole.SubView(0, _length);
         }
     }
 
-    public void Dispose()
-    {
-        Release();
-        GC.SuppressFinalize(this);
-    }
-
-    private void Release()
+    /// <inheritdoc/>
+    protected override void OnReleased(bool returnBuffer)
     {
         var b = Interlocked.Exchange(ref _buffer, null);
-        if (b == null) return;
-        _allocator.Return(b);
-        GC.RemoveMemoryPressure(_pressure);
+        if (returnBuffer && b != null) _allocator.Return(b);
     }
+}
+
+/// <summary>A device buffer a <see cref="TensorScope"/> hands back to the caching allocator.</summary>
+internal sealed class PooledDeviceBuffer(CachingAllocator allocator, MemoryBuffer1D<float, Stride1D.Dense> buffer) : IPooledBuffer
+{
+    public void ReturnToPool() => allocator.Return(buffer);
 }

@@ -47,7 +47,7 @@ public class GpuInfrastructureTests
         for (int i = 0; i < 1000; i++)
         {
             var s = backend.Allocate(1000 + i % 7, zero: false); // all in the 4096-byte bucket
-            ((IDisposable)s).Dispose();
+            s.Release();
         }
         var after = backend.MemoryStats;
         Assert.Equal(1, after.DeviceAllocations);
@@ -58,11 +58,30 @@ public class GpuInfrastructureTests
 
         var live = Enumerable.Range(0, 3).Select(_ => backend.Allocate(100_000, zero: true)).ToList();
         Assert.Equal(3 * CachingAllocator.BucketBytes(400_000), backend.MemoryStats.BytesInUse);
-        foreach (var s in live) ((IDisposable)s).Dispose();
+        foreach (var s in live) s.Release();
         backend.EmptyCache();
         Assert.Equal(0, backend.MemoryStats.BytesCached);
         var z = new Tensor(backend.Allocate(10, zero: true), [10], [1]);
         Assert.All(z.ToArray(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void ScopesReturnDeviceBuffersAndInvalidateTensors()
+    {
+        using var backend = GpuBackend.Create(Device.IlgpuCpu);
+        Tensor kept, dead;
+        using (TensorScope.Begin())
+        {
+            dead = new Tensor(backend.Allocate(1000, zero: true), [1000], [1]);
+            kept = TensorScope.Keep(new Tensor(backend.Allocate(1000, zero: true), [1000], [1]));
+            Assert.Equal(2 * 4096, backend.MemoryStats.BytesInUse);
+        }
+        Assert.Equal(4096, backend.MemoryStats.BytesInUse);
+        Assert.Throws<ObjectDisposedException>(() => dead.ToArray());
+        Assert.Equal(1000, kept.ToArray().Length);
+        kept.Storage.Release();
+        Assert.Equal(0, backend.MemoryStats.BytesInUse);
+        Assert.Equal(2, backend.MemoryStats.DeviceAllocations);
     }
 
     [Fact]
