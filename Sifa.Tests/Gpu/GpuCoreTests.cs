@@ -1,0 +1,35 @@
+using Sifa.Tensors;
+using Sifa.Tensors.Gpu;
+
+namespace Sifa.Tests.Gpu;
+
+public class GpuCoreTests
+{
+    private static readonly Device D = Device.IlgpuCpu;
+
+    private static float[] Random(int n, int seed)
+    {
+        var r = new System.Random(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(r.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    [Fact]
+    public void RoundTripCopyFill()
+    {
+        var host = Tensor.FromArray(Random(24, 1), 2, 3, 4);
+        var g = host.ToDevice(D);
+        Assert.Equal(D, g.Device);
+        Assert.Equal(host.ToArray(), g.ToArray());
+        var gt = g.Permute(2, 0, 1);
+        Assert.Equal(host.Permute(2, 0, 1).ToArray(), gt.ToArray());
+        var z = Tensor.Zeros([5], D);
+        Assert.All(z.ToArray(), v => Assert.Equal(0f, v));
+        var part = g.Narrow(2, 1, 2);
+        part.Fill_(7f);
+        var expect = host.Clone();
+        expect.Narrow(2, 1, 2).Fill_(7f);
+        Assert.Equal(expect.ToArray(), g.ToArray());
+    }
+}
