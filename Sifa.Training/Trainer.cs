@@ -217,24 +217,7 @@ public sealed class Trainer
     /// <param name="parameters">The parameters.</param>
     /// <param name="maxNorm">The largest norm.</param>
     /// <returns>The norm before clipping.</returns>
-    public static double ClipGradNorm(IEnumerable<Variable> parameters, double maxNorm)
-    {
-        var grads = parameters.Where(p => p.Grad != null).Select(p => p.Grad!).ToList();
-        double sq = 0;
-        foreach (var g in grads) foreach (var v in g.ToArray()) sq += (double)v * v;
-        double norm = Math.Sqrt(sq);
-        if (norm > maxNorm)
-        {
-            float s = (float)(maxNorm / (norm + 1e-6));
-            foreach (var g in grads)
-            {
-                var a = g.ToArray();
-                for (int i = 0; i < a.Length; i++) a[i] *= s;
-                g.CopyFrom(Tensor.FromArray(a, g.Shape));
-            }
-        }
-        return norm;
-    }
+    public static double ClipGradNorm(IEnumerable<Variable> parameters, double maxNorm) => GradClip.ClipGradNorm(parameters, maxNorm);
 
     /// <summary>Counts rows whose label is among the top <paramref name="k"/> scores.</summary>
     /// <param name="scores">Row-major (N, classes).</param>

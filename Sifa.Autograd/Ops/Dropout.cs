@@ -2,6 +2,7 @@ using Sifa.Tensors;
 
 namespace Sifa.Autograd;
 
+// Mask kernel: Sifa.Tensor/Ops/Dropout/.
 public static partial class Ops
 {
     /// <summary>

@@ -2,15 +2,16 @@ using Sifa.Tensors;
 
 namespace Sifa.Autograd;
 
+// Kernels: Sifa.Tensor/Ops/Softmax/.
 public static partial class Ops
 {
-    /// <summary>Softmax along a dim (max-subtracted). Backward: dx = y·(dy − Σ dy·y).</summary>
+    /// <summary>Softmax along a dim (max-subtracted). Backward: <see cref="IBackend.SoftmaxBackward"/>.</summary>
     /// <param name="x">Input.</param>
     /// <param name="dim">Dimension (negative from the end).</param>
     /// <returns>The probabilities.</returns>
     public static Variable Softmax(Variable x, int dim = -1) => SoftmaxCore(x, dim, log: false);
 
-    /// <summary>Log-softmax along a dim: x − max − log Σ exp(x − max). Backward: dx = dy − exp(y)·Σ dy.</summary>
+    /// <summary>Log-softmax along a dim: x − max − log Σ exp(x − max). Backward: <see cref="IBackend.SoftmaxBackward"/>.</summary>
     /// <param name="x">Input.</param>
     /// <param name="dim">Dimension (negative from the end).</param>
     /// <returns>The log-probabilities.</returns>

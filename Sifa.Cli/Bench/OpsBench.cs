@@ -33,7 +33,7 @@ public static class OpsBench
     public static int RunConv(int n, int repeats, TextWriter output)
     {
         var gen = new Generator(1);
-        var be = new CpuBackend();
+        var be = Backends.Cpu;
         double totF = 0, totB = 0;
         var ci = CultureInfo.InvariantCulture;
         foreach (var (cin, cout, k, st, hw, count) in R50Convs)
@@ -62,7 +62,7 @@ public static class OpsBench
     public static int RunBn(int n, int repeats, TextWriter output)
     {
         var gen = new Generator(1);
-        var be = new CpuBackend();
+        var be = Backends.Cpu;
         var ci = CultureInfo.InvariantCulture;
         foreach (var (c, hw) in new[] { (64, 112), (64, 56), (256, 56), (128, 28), (512, 28), (256, 14), (1024, 14), (512, 7), (2048, 7) })
         {

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
-using Sifa.Tensors.Cpu;
+using Sifa.Autograd;
+using Sifa.Models;
+using Sifa.Tensors;
 
 namespace Sifa.Cli.Bench;
 
 /// <summary>
-/// Micro-benchmark of the fused CPU SIFA op kernels (<see cref="SifaKernels"/>): k = 3, dilation 1, one group,
+/// Micro-benchmark of the fused SIFA op (forward and backward through <see cref="SifaOps.Sifa"/>) on a device: k = 3, dilation 1, one group,
 /// last_frame = self, normalize = none (the paper's defaults), random features and offsets.
 /// </summary>
 public static class SifaOpBench
@@ -21,35 +23,29 @@ public static class SifaOpBench
     /// <param name="w">Width.</param>
     /// <param name="repeats">Timed runs (at least 1).</param>
     /// <param name="output">Where the results go.</param>
+    /// <param name="device">The device (the CPU when null).</param>
     /// <returns>0.</returns>
-    public static int Run(int nt, int t, int c, int h, int w, int repeats, TextWriter output)
+    public static int Run(int nt, int t, int c, int h, int w, int repeats, TextWriter output, Device? device = null)
     {
         repeats = Math.Max(1, repeats);
-        var s = new SifaShape(nt, t, c, h, w, 3, 1, 1, LastFrameNone: false, Softmax: false);
-        s.Validate();
-        var rng = new Random(1234);
-        float[] Rand(long n, double scale)
-        {
-            var a = new float[n];
-            for (long i = 0; i < n; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
-            return a;
-        }
-        var x = Rand(s.XLength, 1);
-        var off = Rand(s.OffsetsLength, 2);
-        var dy = Rand(s.XLength, 1);
-        var y = new float[s.XLength];
-        var wts = new float[s.WeightsLength];
-        var dx = new float[s.XLength];
-        var dOff = new float[s.OffsetsLength];
+        var dev = device ?? Device.Cpu;
+        var gen = new Generator(1234);
+        Tensor Rand(int[] shape, float scale) => Tensor.Rand(gen, shape, -scale, scale).ToDevice(dev);
+        var x = new Variable(Rand([nt, c, h, w], 1), requiresGrad: true);
+        var off = new Variable(Rand([nt, 18, h, w], 2), requiresGrad: true);
+        var dy = Rand([nt, c, h, w], 1);
 
         var fwd = new double[repeats];
         var bwd = new double[repeats];
         for (int i = -1; i < repeats; i++)
         {
+            x.Grad = null; off.Grad = null;
             long t0 = Stopwatch.GetTimestamp();
-            SifaKernels.Forward(x, off, y, wts, s);
+            var y = SifaOps.Sifa(x, off, t);
+            y.Data.ToArray(); // waits for an asynchronous device
             long t1 = Stopwatch.GetTimestamp();
-            SifaKernels.Backward(dy, x, off, wts, dx, dOff, s);
+            y.Backward(dy);
+            x.Grad!.ToArray();
             long t2 = Stopwatch.GetTimestamp();
             if (i < 0) continue;
             fwd[i] = (t1 - t0) / (double)Stopwatch.Frequency;
@@ -58,8 +54,8 @@ public static class SifaOpBench
         Array.Sort(fwd);
         Array.Sort(bwd);
         var inv = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Format(inv, "sifa_op NT={0} T={1} C={2} H={3} W={4} k=3 threads={5} repeats={6}",
-            nt, t, c, h, w, CpuParallel.Threads, repeats));
+        output.WriteLine(string.Format(inv, "sifa_op NT={0} T={1} C={2} H={3} W={4} k=3 device={5} threads={6} repeats={7}",
+            nt, t, c, h, w, dev, Environment.ProcessorCount, repeats));
         output.WriteLine(string.Format(inv, "sec_fwd={0:0.000000} sec_bwd={1:0.000000}", fwd[repeats / 2], bwd[repeats / 2]));
         return 0;
     }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Sifa.Autograd;
 using Sifa.Tensors;
 
@@ -73,54 +72,16 @@ public sealed class AdamW : Optimizer
     protected override string Kind => "AdamW";
 
     /// <inheritdoc/>
-    protected override void Update(int index, Variable param, Tensor grad, ParamGroup group)
+    protected override void Update(int index, Tensor param, Tensor grad, ParamGroup group)
     {
-        var p = param.Data;
         if (!_state.TryGetValue(index, out var st))
         {
-            st = new State { ExpAvg = Tensor.Zeros(p.Shape, p.Device), ExpAvgSq = Tensor.Zeros(p.Shape, p.Device) };
+            st = new State { ExpAvg = Tensor.Zeros(param.Shape, param.Device), ExpAvgSq = Tensor.Zeros(param.Shape, param.Device) };
             _state[index] = st;
         }
         st.Step++;
-        double lr = group.Lr, wd = group.WeightDecay;
-        double bc1 = 1 - Math.Pow(Beta1, st.Step), bc2 = 1 - Math.Pow(Beta2, st.Step);
-        // Scalars are formed in double and rounded once, as PyTorch does with its Python-float hyper-parameters.
-        float decay = (float)(1 - lr * wd), b1 = (float)Beta1, b2 = (float)Beta2, eps = (float)Eps;
-        float omb1 = (float)(1 - Beta1), omb2 = (float)(1 - Beta2);
-        float stepSize = (float)(lr / bc1), bc2Sqrt = (float)Math.Sqrt(bc2);
-
-        if (UseSpans(p, grad, st.ExpAvg, st.ExpAvgSq))
-        {
-            Tensor em = st.ExpAvg, ev = st.ExpAvgSq;
-            // All passes of the update on one cache-sized block before the next (instead of eleven whole-tensor sweeps).
-            ForBlocks(p.Numel, (s, n) =>
-            {
-                var ps = p.AsSpan().Slice(s, n);
-                var gs = grad.AsSpan().Slice(s, n);
-                var m = em.AsSpan().Slice(s, n);
-                var v = ev.AsSpan().Slice(s, n);
-                Span<float> t = stackalloc float[n];
-                if (wd != 0) TensorPrimitives.Multiply(ps, decay, ps);
-                TensorPrimitives.Multiply(m, b1, m);
-                TensorPrimitives.MultiplyAdd(gs, omb1, m, m);
-                TensorPrimitives.Multiply(v, b2, v);
-                TensorPrimitives.Multiply(gs, gs, t);
-                TensorPrimitives.MultiplyAdd(t, omb2, v, v);
-                TensorPrimitives.Sqrt(v, t);
-                TensorPrimitives.Divide(t, bc2Sqrt, t);
-                TensorPrimitives.Add(t, eps, t);
-                TensorPrimitives.Divide(m, t, t);
-                TensorPrimitives.MultiplyAdd(t, -stepSize, ps, ps);
-            });
-            return;
-        }
-
-        // Generic path: Tensor maths on the parameter's backend.
-        if (wd != 0) p.CopyFrom(p * decay);
-        st.ExpAvg.CopyFrom(st.ExpAvg * b1 + grad * omb1);
-        st.ExpAvgSq.CopyFrom(st.ExpAvgSq * b2 + grad.Square() * omb2);
-        var denom = st.ExpAvgSq.Sqrt() / bc2Sqrt + eps;
-        p.CopyFrom(p - st.ExpAvg / denom * stepSize);
+        param.Backend.AdamWStep(param, grad, st.ExpAvg, st.ExpAvgSq,
+            AdamWStepArgs.Create(group.Lr, Beta1, Beta2, Eps, group.WeightDecay, st.Step));
     }
 
     /// <inheritdoc/>

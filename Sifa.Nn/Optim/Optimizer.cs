@@ -47,8 +47,8 @@ public sealed class OptimizerState
 
 /// <summary>
 /// Base of the optimizers: parameter groups, <see cref="ZeroGrad"/>, <see cref="Step"/> (parameters whose Grad is
-/// null are skipped) and resumable state. Updates run on host spans for dense CPU tensors and through
-/// <see cref="Tensor"/> maths (any backend) otherwise.
+/// null are skipped) and resumable state. Each update is one fused op of the parameter's backend, and the
+/// per-parameter state lives on the parameter's device.
 /// </summary>
 public abstract class Optimizer
 {
@@ -111,51 +111,23 @@ public abstract class Optimizer
                 {
                     if (!p.Grad.Shape.AsSpan().SequenceEqual(p.Data.Shape))
                         throw new InvalidOperationException($"parameter '{p.Name ?? i.ToString(CultureInfo.InvariantCulture)}' has a gradient of shape {Tensor.Fmt(p.Grad.Shape)} for values of shape {Tensor.Fmt(p.Data.Shape)}");
-                    Update(i, p, p.Grad, g);
+                    // The fused backend ops take dense tensors; a strided parameter is updated through a dense copy.
+                    var data = p.Data;
+                    var dense = data.Contiguous();
+                    Update(i, dense, p.Grad.Contiguous(), g);
+                    if (!ReferenceEquals(dense, data)) data.CopyFrom(dense);
                 }
                 i++;
             }
         StepCount++;
     }
 
-    /// <summary>Forces the generic <see cref="Tensor"/>-maths path even for CPU tensors (tests of that path).</summary>
-    internal bool ForceTensorPath { get; set; }
-
-    /// <summary>Whether the dense host span kernels can be used for these tensors.</summary>
-    /// <param name="tensors">The tensors involved.</param>
-    /// <returns>True when all are contiguous CPU tensors.</returns>
-    protected bool UseSpans(params Tensor?[] tensors)
-    {
-        if (ForceTensorPath) return false;
-        foreach (var t in tensors)
-            if (t != null && (t.Device.Kind != DeviceKind.Cpu || !t.IsContiguous)) return false;
-        return true;
-    }
-
-    /// <summary>
-    /// Runs <paramref name="body"/>(start, count) over blocks of at most 4096 elements of [0, length), on both cores
-    /// for large tensors. An element-wise update applies all its passes to one block while it is in L1, so a
-    /// multi-pass update (AdamW has eleven) reads and writes each array once instead of once per pass.
-    /// </summary>
-    /// <param name="length">Elements.</param>
-    /// <param name="body">The update of one block (it may stackalloc up to 4096 floats).</param>
-    protected static void ForBlocks(int length, Action<int, int> body)
-    {
-        const int block = 4096;
-        int blocks = (length + block - 1) / block;
-        Sifa.Tensors.Cpu.CpuParallel.For(blocks, b =>
-        {
-            int s = b * block;
-            body(s, Math.Min(block, length - s));
-        }, 8L * length);
-    }
-
     /// <summary>Updates one parameter.</summary>
     /// <param name="index">Its index over all groups.</param>
-    /// <param name="param">The parameter.</param>
-    /// <param name="grad">Its gradient.</param>
+    /// <param name="param">The parameter's values (dense; updated in place).</param>
+    /// <param name="grad">Its gradient (dense, same shape and device).</param>
     /// <param name="group">Its group.</param>
-    protected abstract void Update(int index, Variable param, Tensor grad, ParamGroup group);
+    protected abstract void Update(int index, Tensor param, Tensor grad, ParamGroup group);
 
     /// <summary>The optimizer's name, stored in its state and checked on load.</summary>
     protected abstract string Kind { get; }

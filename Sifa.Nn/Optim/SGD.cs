@@ -1,5 +1,4 @@
 using System.Globalization;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Sifa.Autograd;
 using Sifa.Tensors;
 
@@ -55,50 +54,16 @@ public sealed class SGD : Optimizer
     protected override string Kind => "SGD";
 
     /// <inheritdoc/>
-    protected override void Update(int index, Variable param, Tensor grad, ParamGroup group)
+    protected override void Update(int index, Tensor param, Tensor grad, ParamGroup group)
     {
-        var p = param.Data;
-        // Scalars are formed in double and rounded once, as PyTorch does with its Python-float hyper-parameters.
-        float lr = (float)group.Lr, wd = (float)group.WeightDecay, mu = (float)Momentum, omd = (float)(1 - Dampening);
-        bool hasBuf = _momentum.TryGetValue(index, out var buf);
-        if (UseSpans(p, grad, buf))
+        bool first = !_momentum.TryGetValue(index, out var buf);
+        var args = SgdStepArgs.Create(group.Lr, Momentum, Dampening, group.WeightDecay, Nesterov, first);
+        if (args.Momentum != 0f && first)
         {
-            bool first = mu != 0f && !hasBuf;
-            if (first) { buf = Tensor.Zeros(p.Shape); _momentum[index] = buf; }
-            var mb = buf;
-            bool nesterov = Nesterov;
-            // All passes of the update on one cache-sized block before the next (instead of whole-tensor sweeps).
-            ForBlocks(p.Numel, (s, n) =>
-            {
-                var ps = p.AsSpan().Slice(s, n);
-                var gs = grad.AsSpan().Slice(s, n);
-                Span<float> d = stackalloc float[n];
-                if (wd != 0f) TensorPrimitives.MultiplyAdd(ps, wd, gs, d); else gs.CopyTo(d);
-                if (mu != 0f)
-                {
-                    var bs = mb!.AsSpan().Slice(s, n);
-                    if (first) d.CopyTo(bs);
-                    else
-                    {
-                        TensorPrimitives.Multiply(bs, mu, bs);
-                        TensorPrimitives.MultiplyAdd(d, omd, bs, bs);
-                    }
-                    if (nesterov) TensorPrimitives.MultiplyAdd(bs, mu, d, d); else bs.CopyTo(d);
-                }
-                TensorPrimitives.MultiplyAdd(d, -lr, ps, ps);
-            });
-            return;
+            buf = Tensor.Empty(param.Shape, param.Device); // the first step writes it whole (buf = d)
+            _momentum[index] = buf;
         }
-
-        // Generic path: Tensor maths on the parameter's backend.
-        var dt = wd != 0f ? grad + p * wd : grad;
-        if (mu != 0f)
-        {
-            if (!hasBuf) { buf = dt.Clone(); _momentum[index] = buf; }
-            else buf!.CopyFrom(buf * mu + dt * omd);
-            dt = Nesterov ? dt + buf * mu : buf;
-        }
-        p.CopyFrom(p - dt * lr);
+        param.Backend.SgdStep(param, grad, args.Momentum != 0f ? buf : null, args);
     }
 
     /// <inheritdoc/>

@@ -14,7 +14,15 @@ public sealed partial class CpuBackend : IBackend
     public Storage Allocate(int length, bool zero)
     {
         if (length >= BufferPool.MinFloats && BufferPool.MaxPooledBytes > 0 && TensorScope.Current is { } scope)
-            return scope.Allocate(length, zero);
+        {
+            var data = BufferPool.TryRent(length);
+            long fresh = 0;
+            if (data == null) { data = GC.AllocateUninitializedArray<float>(length); fresh = 4L * length; }
+            if (zero) Array.Clear(data);
+            var pooled = new CpuStorage(data);
+            scope.Track(pooled, new PooledArray(data), fresh);
+            return pooled;
+        }
         if (length >= LargeArray) CountLarge(length);
         return new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length));
     }
@@ -90,4 +98,14 @@ public sealed partial class CpuBackend : IBackend
             for (int i = 0; i < inner; i++) d[o + i * di] = value;
         }
     }
+}
+
+// Registers the CPU backend when Sifa.Tensor loads, so the seam (Backends) never names it. A module initializer in a
+// library is what CA2255 warns about; here it is the point: registration must not depend on which type is touched first.
+internal static class CpuBackendRegistration
+{
+#pragma warning disable CA2255
+    [System.Runtime.CompilerServices.ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void Register() => Backends.Register(new CpuBackend());
 }

@@ -5,8 +5,8 @@ namespace Sifa.Tensors;
 /// <summary>
 /// An explicit lifetime for the tensors of one unit of work, typically a training step:
 /// <code>using (TensorScope.Begin()) { forward; backward; optimizer step; }</code>
-/// Large CPU tensors allocated on this thread inside the scope take their arrays from <see cref="BufferPool"/> and give
-/// them back
+/// Large tensors allocated on this thread inside the scope take their buffers from their backend's pool (host arrays
+/// from <see cref="BufferPool"/>, device memory from a GPU backend's caching allocator) and give them back
 /// <list type="bullet">
 /// <item>when the scope ends: every storage still alive becomes invalid, and touching it afterwards throws
 /// <see cref="ObjectDisposedException"/> instead of reading another step's data;</item>
@@ -31,12 +31,12 @@ public sealed class TensorScope : IDisposable
     private long _freshBytes;
     private bool _ended;
 
-    // One pooled array: a weak handle to the storage using it (cleared by the GC when the storage dies) and the array
-    // itself, held here so that it outlives its storage until it is back in the pool. Array is null once handed back.
+    // One pooled buffer: a weak handle to the storage using it (cleared by the GC when the storage dies) and the buffer
+    // itself, held here so that it outlives its storage until it is back in the pool. Buffer is null once handed back.
     internal sealed class Entry
     {
         public GCHandle Storage;
-        public float[]? Array;
+        public IPooledBuffer? Buffer;
     }
 
     private TensorScope(TensorScope? parent) => _parent = parent;
@@ -51,7 +51,7 @@ public sealed class TensorScope : IDisposable
     public static long CollectAfterBytes { get; set; } = 256L << 20;
 
     /// <summary>
-    /// An increasing allocation counter: storages allocated after a mark have a larger <see cref="CpuStorage.Sequence"/>.
+    /// An increasing allocation counter: storages allocated after a mark have a larger <see cref="Storage.Sequence"/>.
     /// The autograd engine releases early only buffers allocated during its own backward pass.
     /// </summary>
     public static long Mark => Interlocked.Read(ref _sequence);
@@ -83,23 +83,25 @@ public sealed class TensorScope : IDisposable
         }
     }
 
-    /// <summary>Number of pooled arrays this scope holds now (in use, or waiting for their dead storage to be noticed).</summary>
+    /// <summary>Number of pooled buffers this scope holds now (in use, or waiting for their dead storage to be noticed).</summary>
     public int Count => _entries.Count;
 
-    internal CpuStorage Allocate(int length, bool zero)
+    /// <summary>
+    /// Records a storage that a backend allocated inside this scope from its pool: <paramref name="buffer"/> goes back
+    /// to that pool when the scope ends, when the storage is released, or when the GC found the storage dead.
+    /// </summary>
+    /// <param name="storage">The new storage (not yet tracked by any scope).</param>
+    /// <param name="buffer">Its buffer's way back to the pool.</param>
+    /// <param name="freshBytes">Bytes newly allocated for it (0 when the pool served it): counts towards a collection.</param>
+    public void Track(Storage storage, IPooledBuffer buffer, long freshBytes)
     {
-        var data = BufferPool.TryRent(length);
-        if (data == null)
-        {
-            data = GC.AllocateUninitializedArray<float>(length);
-            _freshBytes += 4L * length;
-        }
-        if (zero) Array.Clear(data);
-        var e = new Entry { Array = data };
-        var s = new CpuStorage(data, this, e, Interlocked.Increment(ref _sequence));
-        e.Storage = GCHandle.Alloc(s, GCHandleType.Weak);
+        if (storage.Entry != null) throw new InvalidOperationException("the storage is already tracked by a scope");
+        var e = new Entry { Buffer = buffer, Storage = GCHandle.Alloc(storage, GCHandleType.Weak) };
+        storage.Owner = this;
+        storage.Entry = e;
+        storage.Sequence = Interlocked.Increment(ref _sequence);
+        _freshBytes += freshBytes;
         _entries.Add(e);
-        return s;
     }
 
     /// <summary>
@@ -133,58 +135,64 @@ public sealed class TensorScope : IDisposable
         for (int i = 0; i < _entries.Count; i++)
         {
             var e = _entries[i];
-            if (e.Array != null && e.Storage.Target == null)
+            if (e.Buffer != null && e.Storage.Target == null)
             {
-                BufferPool.Return(e.Array);
-                e.Array = null;
+                e.Buffer.ReturnToPool();
+                e.Buffer = null;
             }
-            if (e.Array == null) e.Storage.Free();
+            if (e.Buffer == null) e.Storage.Free();
             else _entries[kept++] = e;
         }
         _entries.RemoveRange(kept, _entries.Count - kept);
     }
 
     /// <summary>
-    /// Lets a tensor outlive the scope: its array is no longer returned to the pool (the GC owns it, as for any
-    /// tensor allocated outside a scope). Views share the storage, so they are kept too.
+    /// Lets a tensor outlive the scope: its buffer is no longer returned to the pool by the scope (it is owned like any
+    /// buffer allocated outside a scope). Views share the storage, so they are kept too.
     /// </summary>
-    /// <param name="tensor">The tensor.</param>
     /// <returns>The same tensor.</returns>
     public static Tensor Keep(Tensor tensor)
     {
-        if (tensor.Storage is CpuStorage { Entry: { } e } s)
+        var s = tensor.Storage;
+        if (s.Entry is { } e)
         {
-            s.CheckAlive();
+            if (s.IsReleased) throw new ObjectDisposedException(s.GetType().Name, "TensorScope.Keep of a tensor whose buffer was already released");
             s.Entry = null;
-            e.Array = null;
+            e.Buffer = null;
         }
         return tensor;
     }
 
     /// <summary>
-    /// Gives a tensor's array back before its scope ends. Only for buffers the caller knows nobody else references
-    /// (the autograd engine uses it for consumed gradients); a later access through any view throws.
+    /// Gives a tensor's buffer back to its pool before its scope ends. Only for buffers the caller knows nobody else
+    /// references (the autograd engine uses it for consumed gradients); a later access through any view throws.
     /// </summary>
-    /// <param name="tensor">The tensor.</param>
-    /// <returns>True when the storage was pooled and is now released.</returns>
+    /// <returns>True when the storage was pooled by a scope and is now released.</returns>
     public static bool Release(Tensor tensor)
     {
-        if (tensor.Storage is not CpuStorage { Entry: { } e, Owner: { } scope } s || s.IsReleased) return false;
-        if (scope._thread != Environment.CurrentManagedThreadId)
-            throw new InvalidOperationException("a tensor can only be released on the thread that owns its scope");
-        BufferPool.Return(s.Release());
-        e.Array = null;
+        var s = tensor.Storage;
+        if (s.Entry == null || s.Owner == null || s.IsReleased) return false;
+        s.Owner.ReleaseTracked(s, s.Entry);
         return true;
     }
 
-    /// <summary>Whether a tensor holds a pooled, not yet released array allocated after <paramref name="mark"/>.</summary>
+    internal void ReleaseTracked(Storage s, Entry e)
+    {
+        if (_thread != Environment.CurrentManagedThreadId)
+            throw new InvalidOperationException("a tensor can only be released on the thread that owns its scope");
+        s.Invalidate(returnBuffer: false);
+        e.Buffer?.ReturnToPool();
+        e.Buffer = null;
+    }
+
+    /// <summary>Whether a tensor holds a pooled, not yet released buffer allocated after <paramref name="mark"/>.</summary>
     /// <param name="tensor">The tensor.</param>
     /// <param name="mark">A value of <see cref="Mark"/>.</param>
-    /// <returns>True when <see cref="Release"/> would give its array back.</returns>
+    /// <returns>True when <see cref="Release"/> would give its buffer back.</returns>
     public static bool IsPooledSince(Tensor tensor, long mark) =>
-        tensor.Storage is CpuStorage { Entry: not null, IsReleased: false } s && s.Sequence > mark;
+        tensor.Storage is { Entry: not null, IsReleased: false } s && s.Sequence > mark;
 
-    /// <summary>Ends the scope: every array it still holds returns to the pool, and storages still alive become invalid.</summary>
+    /// <summary>Ends the scope: every buffer it still holds returns to the pool, and storages still alive become invalid.</summary>
     public void Dispose()
     {
         if (_ended) return;
@@ -196,11 +204,11 @@ public sealed class TensorScope : IDisposable
         _current = _parent;
         foreach (var e in _entries)
         {
-            if (e.Array != null)
+            if (e.Buffer != null)
             {
-                if (e.Storage.Target is CpuStorage s && !s.IsReleased) s.Release();
-                BufferPool.Return(e.Array);
-                e.Array = null;
+                if (e.Storage.Target is Storage s) s.Invalidate(returnBuffer: false);
+                e.Buffer.ReturnToPool();
+                e.Buffer = null;
             }
             e.Storage.Free();
         }

@@ -93,7 +93,7 @@ public static class SifaCases
     {
         if (kind != "sifa_op") return false;
         var ins = ModuleCases.Inputs(c);
-        var y = Ops.Sifa(ins["x"], ins["offsets"], c.Int("frames", 1), c.Int("k", 3), c.Int("dilation", 1), c.Int("groups", 1),
+        var y = SifaOps.Sifa(ins["x"], ins["offsets"], c.Int("frames", 1), c.Int("k", 3), c.Int("dilation", 1), c.Int("groups", 1),
             Enum.Parse<LastFrame>(c.Str("last_frame", "self"), ignoreCase: true), Enum.Parse<SifaNormalize>(c.Str("normalize", "none"), ignoreCase: true));
         c.AssertClose("out.y", y.Data);
         y.Backward(c.T("dy.y"));

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Sifa.Tensors.Cpu;
+using Sifa.Models;
 using Sifa.Tensors.IO;
 
 namespace Sifa.Tests.SifaOp;

@@ -364,18 +364,43 @@ public class TensorCoreTests
     }
 
     [Fact]
-    public void ZipStructsAgreeWithTheirScalarForm()
+    public void SimdVersionsOfElementwiseOpsAgreeWithTheirScalarMaths()
     {
         var gen = new Generator(6);
+        // 37: four full vectors and a tail; positive inputs for log, sqrt and pow
         var a = T.RandN(gen, new[] { 37 }); var b = T.RandN(gen, new[] { 37 });
-        float[] aa = a.ToArray(), ba = b.ToArray();
-        void Same<TOp>(TOp op) where TOp : struct, IBinaryOp
+        float[] aa = a.ToArray(), ba = b.ToArray(), pos = aa.Select(v => MathF.Abs(v) + 0.1f).ToArray();
+        void Zip<TOp>(TOp op) where TOp : struct, IBinaryOp, ISpanBinaryOp
         {
             var y = new float[37];
             op.ApplySpan(aa, ba, y);
             for (int i = 0; i < 37; i++) Assert.Equal(op.Apply(aa[i], ba[i]), y[i], 5);
         }
-        Same(new AddOp()); Same(new SubOp()); Same(new MulOp()); Same(new DivOp()); Same(new MaxOp());
-        Same(new ReluBackwardOp()); Same(new GeluBackwardOp()); Same(new SigmoidBackwardOp());
+        void Map<TOp>(TOp op, float[] x) where TOp : struct, IUnaryOp, ISpanUnaryOp
+        {
+            var y = new float[37];
+            op.ApplySpan(x, y);
+            for (int i = 0; i < 37; i++) Assert.True(MathF.Abs(op.Apply(x[i]) - y[i]) <= 1e-5f * MathF.Max(1, MathF.Abs(y[i])), $"{typeof(TOp).Name}({x[i]})");
+        }
+        Zip(new AddOp()); Zip(new SubOp()); Zip(new MulOp()); Zip(new DivOp()); Zip(new MaxOp());
+        Zip(new ReluBackwardOp()); Zip(new GeluBackwardOp()); Zip(new SigmoidBackwardOp());
+        Map(new NegOp(), aa); Map(new ExpOp(), aa); Map(new LogOp(), pos); Map(new SqrtOp(), pos); Map(new AbsOp(), aa);
+        Map(new TanhOp(), aa); Map(new ReluOp(), aa); Map(new SigmoidOp(), aa); Map(new SquareOp(), aa); Map(new GeluOp(), aa);
+        Map(new AffineOp(1.5f, -2f), aa); Map(new PowOp(1.7f), pos);
+    }
+
+    [Fact]
+    public void FloatErfMatchesTheDoubleReference()
+    {
+        // GELU's erf runs in float (as a GPU kernel does); compare with a high-accuracy double series.
+        static double ErfRef(double x)
+        {
+            if (Math.Abs(x) > 4) return Math.Sign(x);
+            double sum = 0, term = x;
+            for (int n = 0; n < 200; n++) { sum += term / (2 * n + 1); term *= -x * x / (n + 1); }
+            return 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        for (float x = -6f; x <= 6f; x += 0.01f)
+            Assert.True(Math.Abs(GeluMath.Erf(x) - ErfRef(x)) < 5e-7, $"erf({x}) = {GeluMath.Erf(x)} vs {ErfRef(x)}");
     }
 }

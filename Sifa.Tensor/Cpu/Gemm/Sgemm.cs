@@ -2,9 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 
-// The tests switch the kernel to its scalar fallback and shrink block sizes to reach every edge path.
-[assembly: InternalsVisibleTo("Sifa.Tests")]
-
 namespace Sifa.Tensors.Cpu;
 
 /// <summary>
@@ -16,7 +13,7 @@ namespace Sifa.Tensors.Cpu;
 /// or, for a very large A (or a much smaller B), C is cut into row or column stripes. A single row or column
 /// of C takes the unpacked <see cref="Gemv"/> path.
 /// </summary>
-public static unsafe class Sgemm
+internal static unsafe class Sgemm
 {
     private const int MR = MicroKernel.MR, NR = MicroKernel.NR;
 
