@@ -21,6 +21,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         _accelerator = accelerator;
         _stream = accelerator.CreateStream();
         _allocator = new CachingAllocator(accelerator);
+        _cuBlas = new(CreateCuBlas);
     }
 
     /// <summary>Creates the backend of a GPU device; <see cref="NotSupportedException"/> (one line) when it cannot run.</summary>
@@ -149,6 +150,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     public void Dispose()
     {
         _stream.Synchronize();
+        if (_cuBlas.IsValueCreated) _cuBlas.Value?.Dispose();
         _allocator.EmptyCache();
         _stream.Dispose();
         _accelerator.Dispose();
