@@ -20,7 +20,7 @@ public sealed partial class GpuBackend
     /// Returns a scratch tensor's buffer to the cache now instead of at collection. Safe right after queuing the
     /// kernels that use it: every later use of the buffer is queued behind them on the same stream.
     /// </summary>
-    private static void Release(Tensor scratch) => ((GpuStorage)scratch.Storage).Dispose();
+    private static void Release(Tensor scratch) => scratch.Storage.Release();
 
     /// <summary>Copies an updated contiguous stand-in back into the caller's tensor when they differ (in-place ops on strided tensors).</summary>
     private void WriteBack(Tensor? updated, Tensor? original)

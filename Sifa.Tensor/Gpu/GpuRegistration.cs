@@ -15,9 +15,7 @@ internal static class GpuRegistration
 #pragma warning restore CA2255
     internal static void Register()
     {
-        var previous = Backends.Factory;
-        Backends.Factory = device => device.Kind is DeviceKind.Cuda or DeviceKind.IlgpuCpu
-            ? GpuBackend.Create(device)
-            : previous?.Invoke(device) ?? throw new NotSupportedException($"No backend for device {device}");
+        Backends.RegisterFactory(DeviceKind.Cuda, GpuBackend.Create);
+        Backends.RegisterFactory(DeviceKind.IlgpuCpu, GpuBackend.Create);
     }
 }

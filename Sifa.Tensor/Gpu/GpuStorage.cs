@@ -22,7 +22,7 @@ internal sealed class GpuStorage : Storage, IDisposable
         _device = device;
     }
 
-    ~GpuStorage() => Release();
+    ~GpuStorage() => ReturnBuffer();
 
     /// <inheritdoc/>
     public override Device Device => _device;
@@ -47,7 +47,14 @@ internal sealed class GpuStorage : Storage, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private void Release()
+    /// <inheritdoc/>
+    protected override void OnReleased(bool returnBuffer)
+    {
+        if (returnBuffer) ReturnBuffer();
+        else _buffer = null;
+    }
+
+    private void ReturnBuffer()
     {
         var b = Interlocked.Exchange(ref _buffer, null);
         if (b != null) _allocator.Return(b);

@@ -8,6 +8,12 @@ internal struct FloatPair
     public float A, B;
 }
 
+/// <summary>A pair of double sums reduced together.</summary>
+internal struct DoublePair
+{
+    public double A, B;
+}
+
 /// <summary>
 /// Tree reductions across one explicitly grouped kernel's group, called from inside kernels. Each thread first
 /// accumulates its own strided share in a register; the tree then combines the group's partial values in a fixed order,
@@ -35,6 +41,22 @@ internal static class GroupSums
         return r;
     }
 
+    // Double, for the sums the contract wants accumulated in double (the optimizer's sum of squares).
+    public static double Sum(ArrayView<double> scratch, double value)
+    {
+        int t = Group.IdxX;
+        scratch[t] = value;
+        Group.Barrier();
+        for (int s = Group.DimX / 2; s > 0; s >>= 1)
+        {
+            if (t < s) scratch[t] += scratch[t + s];
+            Group.Barrier();
+        }
+        double r = scratch[0];
+        Group.Barrier();
+        return r;
+    }
+
     public static FloatPair Sum(ArrayView<float> scratchA, ArrayView<float> scratchB, FloatPair value)
     {
         int t = Group.IdxX;
@@ -51,6 +73,26 @@ internal static class GroupSums
             Group.Barrier();
         }
         var r = new FloatPair { A = scratchA[0], B = scratchB[0] };
+        Group.Barrier();
+        return r;
+    }
+
+    public static DoublePair Sum(ArrayView<double> scratchA, ArrayView<double> scratchB, DoublePair value)
+    {
+        int t = Group.IdxX;
+        scratchA[t] = value.A;
+        scratchB[t] = value.B;
+        Group.Barrier();
+        for (int s = Group.DimX / 2; s > 0; s >>= 1)
+        {
+            if (t < s)
+            {
+                scratchA[t] += scratchA[t + s];
+                scratchB[t] += scratchB[t + s];
+            }
+            Group.Barrier();
+        }
+        var r = new DoublePair { A = scratchA[0], B = scratchB[0] };
         Group.Barrier();
         return r;
     }

@@ -6,34 +6,14 @@ namespace Sifa.Tensors.Gpu;
 // Batch normalisation on the GPU: statistics per channel (BatchNormGpuKernels), then one per-element pass.
 public sealed partial class GpuBackend
 {
-    private static BatchNormArgs BatchNormArgsOf(Tensor x, string op)
-    {
-        if (x.Rank < 2) throw new ArgumentException($"{op}: input must be (N, C, ...), got {Tensor.Fmt(x.Shape)}");
-        int s = 1;
-        for (int d = 2; d < x.Rank; d++) s *= x.Shape[d];
-        return new BatchNormArgs { N = x.Shape[0], C = x.Shape[1], S = s };
-    }
-
-    private static Tensor? ChannelParam(Tensor? t, int c, string what, string op)
-    {
-        if (t == null) return null;
-        if (t.Rank != 1 || t.Shape[0] != c) throw new ArgumentException($"{op}: {what} {Tensor.Fmt(t.Shape)} must be ({c})");
-        return t.Contiguous();
-    }
-
     /// <inheritdoc/>
     public (Tensor Output, Tensor Mean, Tensor InvStd) BatchNormTrainForward(Tensor x, Tensor? weight, Tensor? bias,
         Tensor? runningMean, Tensor? runningVar, float momentum, float eps, bool relu = false)
     {
-        const string op = "batch_norm";
-        var a = BatchNormArgsOf(x, op);
-        int c = a.C;
-        if ((long)a.N * a.S == 0) throw new ArgumentException($"{op}: empty input {Tensor.Fmt(x.Shape)}");
+        var (n, c, s) = BatchNormChecks.TrainForward(x, weight, bias, runningMean, runningVar);
+        var a = new BatchNormArgs { N = n, C = c, S = s };
         x = x.Contiguous();
-        var w = ChannelParam(weight, c, "weight", op);
-        var b = ChannelParam(bias, c, "bias", op);
-        var rm = ChannelParam(runningMean, c, "running_mean", op);
-        var rv = ChannelParam(runningVar, c, "running_var", op);
+        Tensor? w = weight?.Contiguous(), b = bias?.Contiguous(), rm = runningMean?.Contiguous(), rv = runningVar?.Contiguous();
         a.Eps = eps; a.Momentum = momentum; a.Relu = relu ? 1 : 0;
         a.HasWeight = w != null ? 1 : 0; a.HasBias = b != null ? 1 : 0;
         a.HasRunningMean = rm != null ? 1 : 0; a.HasRunningVar = rv != null ? 1 : 0;
@@ -56,14 +36,11 @@ public sealed partial class GpuBackend
     /// <inheritdoc/>
     public Tensor BatchNormEvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps, bool relu = false)
     {
-        const string op = "batch_norm";
-        var a = BatchNormArgsOf(x, op);
-        int c = a.C;
+        var (n, c, s) = BatchNormChecks.EvalForward(x, weight, bias, mean, variance);
+        var a = new BatchNormArgs { N = n, C = c, S = s };
         x = x.Contiguous();
-        var w = ChannelParam(weight, c, "weight", op);
-        var b = ChannelParam(bias, c, "bias", op);
-        var m = ChannelParam(mean, c, "running_mean", op)!;
-        var v = ChannelParam(variance, c, "running_var", op)!;
+        Tensor? w = weight?.Contiguous(), b = bias?.Contiguous();
+        Tensor m = mean.Contiguous(), v = variance.Contiguous();
         a.Eps = eps; a.Relu = relu ? 1 : 0;
         a.HasWeight = w != null ? 1 : 0; a.HasBias = b != null ? 1 : 0;
         var y = Empty(x.Shape);
@@ -82,17 +59,11 @@ public sealed partial class GpuBackend
     public (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(Tensor dy, Tensor x, Tensor? weight, Tensor mean, Tensor invStd,
         bool batchStats, bool needInput, bool needWeight, bool needBias, Tensor? reluOutput = null)
     {
-        const string op = "batch_norm backward";
-        var a = BatchNormArgsOf(x, op);
-        int c = a.C;
-        if (!dy.Shape.AsSpan().SequenceEqual(x.Shape))
-            throw new ArgumentException($"{op}: gradient {Tensor.Fmt(dy.Shape)} differs from the input {Tensor.Fmt(x.Shape)}");
-        if (reluOutput != null && !reluOutput.Shape.AsSpan().SequenceEqual(x.Shape))
-            throw new ArgumentException($"{op}: ReLU output {Tensor.Fmt(reluOutput.Shape)} differs from the input {Tensor.Fmt(x.Shape)}");
+        var (n, c, s) = BatchNormChecks.Backward(dy, x, weight, mean, invStd, reluOutput);
+        var a = new BatchNormArgs { N = n, C = c, S = s };
         x = x.Contiguous(); dy = dy.Contiguous(); reluOutput = reluOutput?.Contiguous();
-        var w = ChannelParam(weight, c, "weight", op);
-        var m = ChannelParam(mean, c, "mean", op)!;
-        var inv = ChannelParam(invStd, c, "invstd", op)!;
+        var w = weight?.Contiguous();
+        Tensor m = mean.Contiguous(), inv = invStd.Contiguous();
         var dx = needInput ? Empty(x.Shape) : null;
         var dw = needWeight ? Empty(c) : null;
         var db = needBias ? Empty(c) : null;

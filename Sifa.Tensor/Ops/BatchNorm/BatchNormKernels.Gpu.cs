@@ -28,11 +28,11 @@ internal struct BatchNormArgs
 }
 
 /// <summary>
-/// Batch-norm kernels. Statistics: one group per channel, two passes (mean, then Σ(x − μ)²), each a per-thread float
-/// sum over a strided share followed by a group tree (<see cref="GroupSums"/>). The CPU accumulates in double; the
-/// two-level float sum keeps the error of each partial at share-length·ε (a few hundred elements), well inside 1e-5
-/// relative for the statistics, and double is slow on most GPUs. The per-element passes are plain 1-D kernels reading
-/// per-channel coefficients (scale/shift forward, k/c1/c0 backward) written by the statistics kernels.
+/// Batch-norm kernels. Statistics: one group per channel, two passes (mean, then Σ(x − μ)²), each a per-thread sum over
+/// a strided share followed by a group tree, accumulated in double as <see cref="BatchNormMath"/> wants (a channel sums
+/// N·H·W values); the per-channel epilogue is BatchNormMath's, as on the CPU. The per-element passes are plain 1-D
+/// kernels reading per-channel float coefficients (scale/shift forward, k/c1/c0 backward) that the statistics kernels
+/// write.
 /// </summary>
 internal static class BatchNormGpuKernels
 {
@@ -45,44 +45,38 @@ internal static class BatchNormGpuKernels
         ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> mean, ArrayView<float> invStd,
         ArrayView<float> scaleShift, BatchNormArgs a)
     {
-        var scratch = SharedMemory.Allocate<float>(GroupSums.MaxGroup);
+        var scratch = SharedMemory.Allocate<double>(GroupSums.MaxGroup);
         int ch = Grid.IdxX, t = Group.IdxX, step = Group.DimX;
         int m = a.N * a.S;
-        float s = 0;
+        double s = 0;
         for (int i = t; i < m; i += step) s += x[a.At(ch, i)];
-        float mu = GroupSums.Sum(scratch, s) / m;
-        float q = 0;
+        double mu = GroupSums.Sum(scratch, s) / m;
+        double q = 0;
         for (int i = t; i < m; i += step)
         {
-            float d = x[a.At(ch, i)] - mu;
+            double d = x[a.At(ch, i)] - mu;
             q += d * d;
         }
-        float var = GroupSums.Sum(scratch, q) / m;
+        double var = GroupSums.Sum(scratch, q) / m;
         if (t != 0) return;
-        float istd = 1f / MathF.Sqrt(var + a.Eps);
-        mean[ch] = mu;
-        invStd[ch] = istd;
-        float w = a.HasWeight != 0 ? weight[ch] : 1f;
-        float b = a.HasBias != 0 ? bias[ch] : 0f;
-        scaleShift[ch] = w * istd;
-        scaleShift[a.C + ch] = b - mu * w * istd;
-        if (a.HasRunningMean != 0) runningMean[ch] = (1 - a.Momentum) * runningMean[ch] + a.Momentum * mu;
-        if (a.HasRunningVar != 0)
-        {
-            float unbiased = m > 1 ? var * m / (m - 1) : var;
-            runningVar[ch] = (1 - a.Momentum) * runningVar[ch] + a.Momentum * unbiased;
-        }
+        double istd = BatchNormMath.InvStd(var, a.Eps);
+        mean[ch] = (float)mu;
+        invStd[ch] = (float)istd;
+        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0, mu, istd);
+        scaleShift[ch] = scale;
+        scaleShift[a.C + ch] = shift;
+        if (a.HasRunningMean != 0) runningMean[ch] = BatchNormMath.RunningAverage(runningMean[ch], a.Momentum, mu);
+        if (a.HasRunningVar != 0) runningVar[ch] = BatchNormMath.RunningAverage(runningVar[ch], a.Momentum, BatchNormMath.Unbiased(var, m));
     }
 
     /// <summary>Per channel (eval mode): scale = w/√(var + eps), shift = b − mean·scale.</summary>
     public static void EvalCoefficients(Index1D ch, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> mean, ArrayView<float> variance, ArrayView<float> scaleShift, BatchNormArgs a)
     {
-        float istd = 1f / MathF.Sqrt(variance[ch] + a.Eps);
-        float w = a.HasWeight != 0 ? weight[ch] : 1f;
-        float b = a.HasBias != 0 ? bias[ch] : 0f;
-        scaleShift[ch] = w * istd;
-        scaleShift[a.C + ch] = b - mean[ch] * w * istd;
+        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0,
+            mean[ch], BatchNormMath.InvStd(variance[ch], a.Eps));
+        scaleShift[ch] = scale;
+        scaleShift[a.C + ch] = shift;
     }
 
     /// <summary>Per element: y = x·scale + shift, then max(·, 0) when fused with ReLU (NaN passes through, as on the CPU).</summary>
@@ -105,12 +99,12 @@ internal static class BatchNormGpuKernels
         ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> dWeight, ArrayView<float> dBias, ArrayView<float> coef,
         BatchNormArgs a)
     {
-        var scratchA = SharedMemory.Allocate<float>(GroupSums.MaxGroup);
-        var scratchB = SharedMemory.Allocate<float>(GroupSums.MaxGroup);
+        var scratchA = SharedMemory.Allocate<double>(GroupSums.MaxGroup);
+        var scratchB = SharedMemory.Allocate<double>(GroupSums.MaxGroup);
         int ch = Grid.IdxX, t = Group.IdxX, step = Group.DimX;
         int m = a.N * a.S;
         float mu = mean[ch], istd = invStd[ch];
-        var acc = new FloatPair();
+        var acc = new DoublePair();
         if (a.Reduce != 0)
             for (int i = t; i < m; i += step)
             {
@@ -121,20 +115,12 @@ internal static class BatchNormGpuKernels
             }
         var sum = GroupSums.Sum(scratchA, scratchB, acc);
         if (t != 0) return;
-        if (a.NeedBias != 0) dBias[ch] = sum.A;
-        if (a.NeedWeight != 0) dWeight[ch] = sum.B * istd;
-        float k = (a.HasWeight != 0 ? weight[ch] : 1f) * istd;
-        float c1 = 0f, c0 = 0f;
-        if (a.BatchStats != 0)
-        {
-            // dx = k·(g − Σg/m − (x − μ)·Σg(x − μ)·σ⁻²/m) = k·g + c1·x + c0
-            float bcoef = sum.B * istd * istd / m;
-            c1 = -k * bcoef;
-            c0 = k * (bcoef * mu - sum.A / m);
-        }
-        coef[ch] = k;
-        coef[a.C + ch] = c1;
-        coef[2 * a.C + ch] = c0;
+        if (a.NeedBias != 0) dBias[ch] = (float)sum.A;
+        if (a.NeedWeight != 0) dWeight[ch] = (float)(sum.B * istd);
+        var (k, c1, c0) = BatchNormMath.InputGradCoefficients(a.HasWeight != 0 ? weight[ch] : 1.0, istd, mu, sum.A, sum.B, m, a.BatchStats != 0);
+        coef[ch] = (float)k;
+        coef[a.C + ch] = (float)c1;
+        coef[2 * a.C + ch] = (float)c0;
     }
 
     /// <summary>Per element: dx = k·g + c1·x + c0 with the coefficients of <see cref="BackwardStats"/>.</summary>

@@ -43,10 +43,8 @@ public sealed partial class GpuBackend
     public (Tensor? Input, Tensor? Weight, Tensor? Bias) Conv2dBackward(Tensor dy, Tensor x, Tensor weight, Conv2dGeometry geometry,
         bool needInput, bool needWeight, bool needBias)
     {
-        geometry.Validate(x.Shape, weight.Shape);
+        geometry.ValidateGradient(dy.Shape, x.Shape, weight.Shape);
         var d = new ConvDims(x.Shape, weight.Shape, geometry, hasBias: false);
-        if (dy.Rank != 4 || dy.Shape[0] != d.N || dy.Shape[1] != d.Cout || dy.Shape[2] != d.Ho || dy.Shape[3] != d.Wo)
-            throw new ArgumentException($"conv2d backward: output gradient {Tensor.Fmt(dy.Shape)} should be ({d.N}, {d.Cout}, {d.Ho}, {d.Wo})");
         if (!needInput && !needWeight && !needBias) return (null, null, null);
         dy = dy.Contiguous(); x = x.Contiguous(); weight = weight.Contiguous();
         var dx = needInput ? Empty(x.Shape) : null;

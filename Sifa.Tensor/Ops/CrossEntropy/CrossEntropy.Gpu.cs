@@ -9,20 +9,11 @@ public sealed partial class GpuBackend
     /// <inheritdoc/>
     public (Tensor Loss, Tensor LogProbs) CrossEntropyForward(Tensor logits, int[] targets, float labelSmoothing)
     {
-        if (logits.Rank != 2) throw new ArgumentException($"cross_entropy: logits must be (N, K), got {Tensor.Fmt(logits.Shape)}");
+        CrossEntropyChecks.Forward(logits, targets, labelSmoothing);
         int n = logits.Shape[0], k = logits.Shape[1];
-        if (targets.Length != n) throw new ArgumentException($"cross_entropy: {targets.Length} targets for {n} rows of logits");
-        for (int i = 0; i < n; i++)
-            if ((uint)targets[i] >= (uint)k)
-                throw new ArgumentOutOfRangeException(nameof(targets), $"cross_entropy: target {targets[i]} at row {i} is outside [0, {k})");
         logits = logits.Contiguous();
         var lp = Empty(n, k);
         var loss = Empty();
-        if (n == 0)
-        {
-            loss.Fill_(float.NaN);
-            return (loss, lp);
-        }
         var a = new CrossEntropyArgs { N = n, K = k, Smoothing = labelSmoothing };
         var (holder, tv) = UploadInts(targets);
         var rowLoss = Empty(n);
@@ -38,8 +29,8 @@ public sealed partial class GpuBackend
     /// <inheritdoc/>
     public Tensor CrossEntropyBackward(Tensor logProbs, int[] targets, float labelSmoothing, Tensor gradLoss)
     {
-        if (logProbs.Rank != 2 || targets.Length != logProbs.Shape[0])
-            throw new ArgumentException($"cross_entropy backward: log-probabilities {Tensor.Fmt(logProbs.Shape)} do not match {targets.Length} targets");
+        CrossEntropyChecks.Backward(logProbs, targets);
+        // The kernel reads gradLoss[0] and indexes rows by target: check what it trusts (the CPU reads these on the host).
         if (gradLoss.Numel != 1) throw new ArgumentException($"cross_entropy backward: the loss gradient must have one element, got {Tensor.Fmt(gradLoss.Shape)}");
         int n = logProbs.Shape[0], k = logProbs.Shape[1];
         for (int i = 0; i < n; i++)

@@ -10,21 +10,11 @@ public sealed partial class GpuBackend
     // chunks × columns to fill the device.
     private const int LayerNormParamChunk = 64;
 
-    private static Tensor? RowParam(Tensor? t, int d, string what, string op)
-    {
-        if (t == null) return null;
-        if (t.Rank != 1 || t.Shape[0] != d) throw new ArgumentException($"{op}: {what} {Tensor.Fmt(t.Shape)} must be ({d})");
-        return t.Contiguous();
-    }
-
     /// <inheritdoc/>
     public (Tensor Output, Tensor Mean, Tensor InvStd) LayerNormForward(Tensor x, Tensor? weight, Tensor? bias, float eps)
     {
-        const string op = "layer_norm";
-        if (x.Rank < 1) throw new ArgumentException($"{op}: input must have at least one dim");
-        int d = x.Shape[^1];
-        var w = RowParam(weight, d, "weight", op);
-        var b = RowParam(bias, d, "bias", op);
+        int d = LayerNormChecks.Forward(x, weight, bias);
+        Tensor? w = weight?.Contiguous(), b = bias?.Contiguous();
         x = x.Contiguous();
         int rows = d == 0 ? 0 : x.Numel / d;
         var y = Empty(x.Shape);
@@ -42,14 +32,10 @@ public sealed partial class GpuBackend
     public (Tensor? Input, Tensor? Weight, Tensor? Bias) LayerNormBackward(Tensor dy, Tensor x, Tensor? weight, Tensor mean, Tensor invStd,
         bool needInput, bool needWeight, bool needBias)
     {
-        const string op = "layer_norm backward";
-        if (!dy.Shape.AsSpan().SequenceEqual(x.Shape))
-            throw new ArgumentException($"{op}: gradient {Tensor.Fmt(dy.Shape)} differs from the input {Tensor.Fmt(x.Shape)}");
+        LayerNormChecks.Backward(dy, x);
         int d = x.Shape[^1];
         int rows = d == 0 ? 0 : x.Numel / d;
-        if (mean.Numel != rows || invStd.Numel != rows)
-            throw new ArgumentException($"{op}: saved statistics {Tensor.Fmt(mean.Shape)}, {Tensor.Fmt(invStd.Shape)} do not match {rows} rows");
-        var w = RowParam(weight, d, "weight", op);
+        var w = weight?.Contiguous();
         x = x.Contiguous(); dy = dy.Contiguous(); mean = mean.Contiguous(); invStd = invStd.Contiguous();
         var dx = needInput ? Empty(x.Shape) : null;
         var dw = needWeight ? Empty(d) : null;

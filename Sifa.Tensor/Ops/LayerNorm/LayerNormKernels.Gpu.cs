@@ -15,10 +15,10 @@ internal struct LayerNormArgs
 }
 
 /// <summary>
-/// Layer-norm kernels. Per-row statistics and dx: one group per row, per-thread float sums then a group tree (the CPU
-/// uses float per row too). dweight/dbias are column sums over the rows, done without atomics in two levels: each
-/// thread sums one column over a chunk of rows into a partial, then one thread per column adds its chunk partials in
-/// order, so the result is deterministic.
+/// Layer-norm kernels (the per-row scalar maths is <see cref="LayerNormMath"/>). Per-row statistics and dx: one group
+/// per row, per-thread float sums then a group tree (the CPU sums rows in float too). dweight/dbias are column sums
+/// over the rows, done without atomics in two levels: each thread sums one column over a chunk of rows into a partial,
+/// then one thread per column adds its chunk partials in order, so the result is deterministic.
 /// </summary>
 internal static class LayerNormGpuKernels
 {
@@ -38,7 +38,7 @@ internal static class LayerNormGpuKernels
             float v = x[row + j] - mu;
             q += v * v;
         }
-        float istd = 1f / MathF.Sqrt(GroupSums.Sum(scratch, q) / d + a.Eps);
+        float istd = LayerNormMath.InvStd(GroupSums.Sum(scratch, q) / d, a.Eps);
         if (t == 0)
         {
             mean[r] = mu;
@@ -71,11 +71,11 @@ internal static class LayerNormGpuKernels
             acc.B += g * (x[row + j] * istd + shift);
         }
         var sum = GroupSums.Sum(scratchA, scratchB, acc);
-        float cx = -istd * (sum.B / d), c0 = -istd * (sum.A / d);
+        var (cg, cx, c0) = LayerNormMath.InputGradCoefficients(istd, sum.A / d, sum.B / d);
         for (int j = t; j < d; j += step)
         {
             float g = a.HasWeight != 0 ? dy[row + j] * weight[j] : dy[row + j];
-            dx[row + j] = g * istd + (x[row + j] * istd + shift) * cx + c0;
+            dx[row + j] = g * cg + (x[row + j] * istd + shift) * cx + c0;
         }
     }
 

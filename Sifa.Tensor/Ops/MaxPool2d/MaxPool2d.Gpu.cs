@@ -10,14 +10,9 @@ public sealed partial class GpuBackend
     public (Tensor Output, Tensor Indices) MaxPool2dForward(Tensor x, Pool2dGeometry geometry)
     {
         var g = geometry;
-        if (x.Rank != 4) throw new ArgumentException($"max_pool2d: input must be (N, C, H, W), got {Tensor.Fmt(x.Shape)}");
+        g.Validate(x.Shape);
         int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        if (g.KernelH < 1 || g.KernelW < 1 || g.StrideH < 1 || g.StrideW < 1 || g.PadH < 0 || g.PadW < 0
-            || g.PadH * 2 > g.KernelH || g.PadW * 2 > g.KernelW)
-            throw new ArgumentException($"max_pool2d: invalid window {g} (padding must be at most half the kernel)");
         int ho = g.OutH(h), wo = g.OutW(w);
-        if (ho < 1 || wo < 1) throw new ArgumentException($"max_pool2d: window {g} does not fit the input {Tensor.Fmt(x.Shape)}");
-        if ((long)h * w > 1 << 24) throw new ArgumentException($"max_pool2d: planes of {h}x{w} are too large for float indices");
         x = x.Contiguous();
         var y = Empty(n, c, ho, wo);
         var idx = Empty(n, c, ho, wo);
@@ -35,9 +30,7 @@ public sealed partial class GpuBackend
     /// <inheritdoc/>
     public Tensor MaxPool2dBackward(Tensor dy, Tensor indices, int[] inputShape)
     {
-        if (inputShape.Length != 4 || dy.Rank != 4 || !dy.Shape.AsSpan().SequenceEqual(indices.Shape)
-            || dy.Shape[0] != inputShape[0] || dy.Shape[1] != inputShape[1])
-            throw new ArgumentException($"max_pool2d backward: gradient {Tensor.Fmt(dy.Shape)}, indices {Tensor.Fmt(indices.Shape)} and input {Tensor.Fmt(inputShape)} do not match");
+        Pool2dGeometry.ValidateGradient(dy.Shape, indices.Shape, inputShape);
         dy = dy.Contiguous(); indices = indices.Contiguous();
         var dx = Empty(inputShape);
         int planes = inputShape[0] * inputShape[1];
