@@ -168,10 +168,18 @@ public class GpuInfrastructureTests
     }
 
     [Fact]
-    public void UnimplementedOpsThrowNotSupported()
+    public void CustomOpWithoutGpuKernelFailsInsteadOfRunningOnTheCpu()
     {
-        var x = Tensor.Empty([1, 1, 4, 4], Device.IlgpuCpu);
-        var e = Assert.Throws<NotSupportedException>(() => x.Backend.MaxPool2dForward(x, new Pool2dGeometry(2, 2, 2, 2, 0, 0)));
-        Assert.Equal("MaxPool2dForward is not implemented on ilgpu-cpu", e.Message);
+        var x = Tensor.Zeros([4], Device.IlgpuCpu);
+        var e = Assert.Throws<NotSupportedException>(() => new CpuOnlyOp().Run([x], [4]));
+        Assert.Equal("cpu_only has no GPU kernel: it cannot run on ilgpu-cpu", e.Message);
+        Assert.Equal([1f, 1f, 1f, 1f], new CpuOnlyOp().Run([Tensor.Zeros(4)], [4])[0].ToArray());
+    }
+
+    private sealed class CpuOnlyOp : CustomOp
+    {
+        public override string Name => "cpu_only";
+
+        protected internal override void RunCpu(CpuKernelArgs args) => args.Output(0).Fill(1f);
     }
 }

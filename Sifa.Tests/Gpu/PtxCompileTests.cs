@@ -33,7 +33,7 @@ public class PtxCompileTests
         if (!m.IsGenericMethodDefinition) { yield return m; yield break; }
         var arg = m.GetGenericArguments().Single();
         var iface = arg.GetGenericParameterConstraints().Single(c => c.IsInterface);
-        foreach (var op in Tensors.GetTypes().Where(t => t.IsValueType && iface.IsAssignableFrom(t) && t.Namespace == typeof(IUnaryOp).Namespace))
+        foreach (var op in Tensors.GetTypes().Where(t => t.IsValueType && iface.IsAssignableFrom(t) && (t.Namespace == typeof(IUnaryOp).Namespace || t.Namespace == "Sifa.Tensors.Gpu")))
             yield return m.MakeGenericMethod(op);
     }
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Algorithms;
 
@@ -54,13 +53,6 @@ public sealed partial class GpuBackend
         return cur == x ? x.Clone() : cur;
     }
 
-    // Host indices as a device int view; the returned tensor owns the buffer (keep it until the launch is queued).
-    private (Tensor keep, ArrayView<int> view) Upload(int[] index)
-    {
-        var t = new Tensor(FromHost(MemoryMarshal.Cast<int, float>(index)), [index.Length], [1]);
-        return (t, View(t).Cast<int>());
-    }
-
     private static void CheckRange(int[] index, int n, int dim)
     {
         foreach (var i in index)
@@ -77,7 +69,7 @@ public sealed partial class GpuBackend
         shape[dim] = index.Length;
         var y = Empty(shape);
         if (y.Numel == 0) return y;
-        var (keep, idx) = Upload(index);
+        var (keep, idx) = UploadInts(index);
         Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(IndexingKernels.IndexSelect)(
             Stream, y.Numel, View(xc), View(y), idx, n, inner);
         GC.KeepAlive(keep);
@@ -92,7 +84,7 @@ public sealed partial class GpuBackend
         var (_, n, inner) = SplitAt(dst.Shape, dim);
         CheckRange(index, n, dim);
         if (sc.Numel == 0) return;
-        var (keep, idx) = Upload(index);
+        var (keep, idx) = UploadInts(index);
         Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IndexingKernels.IndexAdd)(
             Stream, sc.Numel, View(dst), View(sc), idx, n, index.Length, inner);
         GC.KeepAlive(keep);
