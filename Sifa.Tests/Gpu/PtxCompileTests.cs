@@ -16,15 +16,19 @@ namespace Sifa.Tests.Gpu;
 /// Compiles every GPU kernel to PTX without a GPU (ILGPU's PTX backend needs only a context), so a kernel that the CPU
 /// accelerator runs but CUDA cannot (an unsupported intrinsic, a managed call) fails here and not on the first GPU run.
 /// Kernels are found by convention: the public static methods of the static classes named *Kernels in
-/// Sifa.Tensors.Gpu; a first parameter of type Index1D/2D/3D marks an implicitly grouped kernel, anything else an
+/// Sifa.Tensors.Gpu (and the *GpuKernels classes of custom ops in Sifa.Models); a first parameter of type Index1D/2D/3D marks an implicitly grouped kernel, anything else an
 /// explicitly grouped one. Generic kernels are compiled for every op struct that satisfies their constraint.
 /// </summary>
 public class PtxCompileTests
 {
     private static readonly Assembly Tensors = typeof(Tensor).Assembly;
 
+    // Custom ops outside the tensor library follow the same convention with classes named *GpuKernels (the SIFA op).
+    private static readonly Assembly Models = typeof(Sifa.Models.SifaBlock).Assembly;
+
     public static IEnumerable<MethodInfo> KernelMethods() => Tensors.GetTypes()
         .Where(t => t.Namespace == "Sifa.Tensors.Gpu" && t.IsAbstract && t.IsSealed && t.Name.EndsWith("Kernels", StringComparison.Ordinal))
+        .Concat(Models.GetTypes().Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("GpuKernels", StringComparison.Ordinal)))
         .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
         .SelectMany(Instantiations);
 
@@ -49,7 +53,11 @@ public class PtxCompileTests
     });
 
     [Fact]
-    public void FindsKernels() => Assert.True(KernelMethods().Count() >= 10, "the kernel discovery convention found too few kernels");
+    public void FindsKernels()
+    {
+        Assert.True(KernelMethods().Count() >= 10, "the kernel discovery convention found too few kernels");
+        Assert.Contains(KernelMethods(), m => m.DeclaringType!.Name == "SifaGpuKernels" && m.Name == "BackwardInputs");
+    }
 
     [Theory, MemberData(nameof(KernelNames))]
     public void CompilesToPtx(string name)
