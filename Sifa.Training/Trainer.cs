@@ -49,20 +49,20 @@ public sealed class Trainer
     public IReadOnlyList<EpochMetrics> Run(CancellationToken cancellationToken = default)
     {
         var o = Options;
-        var store = new CheckpointStore(o.OutDir);
+        var store = new CheckpointStore(o.OutDir, _log);
         _model.To(o.Device);
         var opt = OptimizerFactory.Create(_model, o);
         var loader = new VideoDataLoader(_train, new DataLoaderOptions { BatchSize = o.BatchSize, Shuffle = true, Seed = o.Seed, Workers = o.Workers, DropLast = _train.Count >= 2 * o.BatchSize });
         long total = (long)loader.BatchesPerEpoch * o.Epochs;
         var sched = new CosineSchedule(opt, Math.Min(o.WarmupSteps, Math.Max(0, total - 1)), total);
         int startEpoch = 0;
-        if (o.Resume && store.CanResume)
+        var at = store.Begin(o.Resume, o.Overwrite, _model, opt); // loads into the device tensors
+        if (at != null)
         {
-            var at = store.Load(_model, opt); // loads into the device tensors
             sched.StepCount = at.ScheduleStep;
             startEpoch = at.Epoch;
             History.AddRange(at.History);
-            _log.WriteLine($"resumed from {o.OutDir} after epoch {startEpoch} (step {at.ScheduleStep})");
+            _log.WriteLine($"resumed from {at.Source} after epoch {startEpoch} (step {at.ScheduleStep})");
         }
         else sched.StepCount = 0;
         store.WriteMetrics(History);
@@ -80,9 +80,9 @@ public sealed class Trainer
                 Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
             };
             History.Add(m);
+            store.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History); // metrics follow the commit, never run ahead of it
             store.AppendMetrics(m);
             store.WriteCurves(History);
-            store.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History);
             _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {m.Epoch}/{o.Epochs}: train loss {m.TrainLoss:F4} top1 {m.TrainTop1:F3} | val loss {m.ValLoss:F4} top1 {m.ValTop1:F3} top5 {m.ValTop5:F3} | lr {m.Lr:G3} | {m.Seconds:F1}s"));
         }

@@ -47,11 +47,15 @@ public sealed record TrainerOptions
     /// <summary>Compute device: the model and every batch move there; only losses and metrics are read back.</summary>
     public Device Device { get; init; } = Device.Cpu;
 
-    /// <summary>Output folder: metrics.jsonl, curves.svg, checkpoint.safetensors, optimizer.safetensors, trainer_state.json.</summary>
+    /// <summary>Output folder: metrics.jsonl, curves.svg, checkpoint.safetensors (the latest model) and the latest
+    /// checkpoint ckpt-epoch-NNNN/ named by the file <c>latest</c> (see <see cref="CheckpointStore"/>).</summary>
     public string OutDir { get; init; } = "runs/sifa-tiny";
 
-    /// <summary>Continue from the checkpoint in <see cref="OutDir"/>.</summary>
-    public bool Resume { get; init; }
+    /// <summary>Whether to continue from the checkpoint in <see cref="OutDir"/>.</summary>
+    public ResumeMode Resume { get; init; }
+
+    /// <summary>With <see cref="ResumeMode.Never"/>: replace a run already in <see cref="OutDir"/> (else that is an error).</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>Stop after this many epochs in this invocation (0: no limit), as an interruption would; the schedule
     /// still spans <see cref="Epochs"/>, so resuming later reproduces an uninterrupted run.</summary>
@@ -76,5 +80,6 @@ public sealed record TrainerOptions
         if (WarmupSteps < 0) throw new ArgumentException("warm-up steps must be ≥ 0");
         if (LabelSmoothing is < 0 or > 1) throw new ArgumentException("label smoothing must be in [0, 1]");
         if (Workers < 0) throw new ArgumentException("workers must be ≥ 0");
+        if (Overwrite && Resume != ResumeMode.Never) throw new ArgumentException("overwrite and resume exclude each other");
     }
 }

@@ -67,7 +67,12 @@ internal static class TrainCommands
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => Defaults.Epochs, Description = "Total epochs" };
         var batch = BatchOption();
         var trainSize = new Option<int>("--train-size") { DefaultValueFactory = _ => 6144, Description = "Synthetic training clips" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
+        var resume = new Option<string?>("--resume")
+        {
+            Arity = ArgumentArity.ZeroOrOne,
+            Description = "Continue the run in --out from its latest checkpoint (an error when there is none); '--resume auto' starts a new run when there is none",
+        };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (without it, starting a new run there is an error)" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => Defaults.Lr, Description = "Peak learning rate" };
         var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => Defaults.Optimizer, Description = $"{string.Join(" | ", OptimizerFactory.Names)} (sgd: Nesterov, momentum {Defaults.Momentum})" };
         var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => Defaults.WeightDecay, Description = "Weight decay" };
@@ -75,7 +80,7 @@ internal static class TrainCommands
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => Defaults.LabelSmoothing, Description = "Label smoothing" };
         var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => Defaults.ClipGradNorm, Description = "Global gradient-norm clip (0: off)" };
         var pretrained = PretrainedOption.Create();
-        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, lr, optim, wd, warmup, smoothing, clip, pretrained }) cmd.Add(o);
+        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, pretrained }) cmd.Add(o);
         cmd.SetAction(pr =>
         {
             string model = pr.GetValue(d.Model)!;
@@ -97,22 +102,39 @@ internal static class TrainCommands
                 val = FileDataset(vd, fmt, root.Length > 0 ? root : null, classes.Length > 0 ? classes : null, Pipeline(frames, size, false));
             }
             var net = Presets.Create(model, train.ClassNames.Count, null, size, new Generator((ulong)seed));
-            if (!pr.GetValue(resume)) PretrainedOption.Apply(net, pr.GetValue(pretrained));
+            var resumeMode = ResumeModeOf(pr, resume);
+            if (resumeMode != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
             var opts = Defaults with
             {
                 Epochs = pr.GetValue(epochs), BatchSize = pr.GetValue(batch), Lr = pr.GetValue(lr), Optimizer = pr.GetValue(optim)!.ToLowerInvariant(),
                 WeightDecay = pr.GetValue(wd), WarmupSteps = pr.GetValue(warmup), LabelSmoothing = pr.GetValue(smoothing), ClipGradNorm = pr.GetValue(clip),
                 Seed = seed, Workers = pr.GetValue(d.Workers), Device = device, OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
-                Resume = pr.GetValue(resume),
+                Resume = resumeMode, Overwrite = pr.GetValue(overwrite),
             };
             Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var hist = new Trainer(net, train, val, opts).Run();
+            IReadOnlyList<EpochMetrics> hist;
+            try { hist = new Trainer(net, train, val, opts).Run(); }
+            catch (OutputWriteException e)
+            {
+                // The disk filled up (or similar) while the run was fine: a run-time failure, not a usage error.
+                Console.Error.WriteLine($"sifa: {e.Message}");
+                return 1;
+            }
             var last = hist[^1];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
             return 0;
         });
         return cmd;
+    }
+
+    private static ResumeMode ResumeModeOf(ParseResult pr, Option<string?> resume)
+    {
+        if (pr.GetResult(resume) is not { Implicit: false }) return ResumeMode.Never;
+        var v = pr.GetValue(resume);
+        if (string.IsNullOrEmpty(v)) return ResumeMode.Required;
+        if (v.Equals("auto", StringComparison.OrdinalIgnoreCase)) return ResumeMode.Auto;
+        throw new ArgumentException($"--resume '{v}': expected no value (resume; an error when there is no checkpoint) or 'auto'");
     }
 
     private static Option<int> BatchOption() =>

@@ -18,7 +18,7 @@ public class TrainerTests
 
     private static TrainerOptions Opts(string dir, int epochs, bool resume = false) => new()
     {
-        Epochs = epochs, BatchSize = 8, Lr = 2e-3, WarmupSteps = 2, Seed = 5, Workers = 0, OutDir = dir, Resume = resume, Progress = false,
+        Epochs = epochs, BatchSize = 8, Lr = 2e-3, WarmupSteps = 2, Seed = 5, Workers = 0, OutDir = dir, Resume = resume ? ResumeMode.Required : ResumeMode.Never, Progress = false,
     };
 
     [Fact]
@@ -98,7 +98,8 @@ public class TrainerTests
         var after = Evaluator.Evaluate(m, train, 16, 0);
         Assert.True(after.Loss < before.Loss, $"loss {before.Loss} -> {after.Loss}");
         Assert.Single(hist);
-        foreach (var f in new[] { CheckpointStore.MetricsFile, CheckpointStore.CurvesFile, CheckpointStore.CheckpointFile, CheckpointStore.OptimizerFile, CheckpointStore.StateFile })
+        foreach (var f in new[] { CheckpointStore.MetricsFile, CheckpointStore.CurvesFile, CheckpointStore.CheckpointFile, CheckpointStore.LatestFile,
+                                  "ckpt-epoch-0001/" + CheckpointStore.ModelFile, "ckpt-epoch-0001/" + CheckpointStore.OptimizerFile, "ckpt-epoch-0001/" + CheckpointStore.StateFile })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         var line = File.ReadAllLines(Path.Combine(dir, CheckpointStore.MetricsFile)).Single();
         foreach (var k in new[] { "epoch", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5", "lr", "seconds" }) Assert.Contains($"\"{k}\"", line);
