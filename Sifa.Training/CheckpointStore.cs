@@ -169,8 +169,11 @@ public sealed partial class CheckpointStore
     /// <summary>Saves model, optimizer and trainer state after <paramref name="epoch"/> epochs as one checkpoint (see the
     /// class summary), then points <see cref="CheckpointFile"/> at its model and removes the superseded checkpoint.</summary>
     /// <exception cref="OutputWriteException">A write failed (e.g. the disk is full); the previous checkpoint is still committed and intact.</exception>
+    /// <exception cref="ArgumentException"><paramref name="epoch"/> is not after the committed checkpoint's.</exception>
     public void Save(Module model, Optimizer optimizer, int epoch, long scheduleStep, int seed, IEnumerable<EpochMetrics> history)
     {
+        // Epochs only move forward, so the directory written here is never the committed one.
+        if (epoch <= _committedEpoch) throw new ArgumentException($"cannot save epoch {epoch}: the committed checkpoint is already at epoch {_committedEpoch}");
         string name = CheckpointUnit.Name(epoch), unit = PathOf(name), tmp = PathOf($".{name}.tmp-{Environment.ProcessId}");
         var stamp = CheckpointUnit.Stamp(epoch, scheduleStep, RunId);
         var state = new TrainerState { Format = CheckpointUnit.Format, RunId = RunId, Epoch = epoch, ScheduleStep = scheduleStep, Seed = seed, History = history.ToList() };
@@ -196,6 +199,7 @@ public sealed partial class CheckpointStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDeleteDirectory(tmp);
+            TryDeleteDirectory(unit); // renamed but not committed: nothing names it
             throw WriteFailed(epoch, e);
         }
         Commit(name, epoch);
