@@ -25,6 +25,8 @@ internal static class SafeTensorsHeader
     /// <returns>The entries in header order, and the metadata.</returns>
     public static (List<SafeTensorsEntry> Entries, Dictionary<string, string> Metadata) Parse(ReadOnlyMemory<byte> json, long dataLength, string file)
     {
+        // As the reference (str::from_utf8 first): System.Text.Json checks UTF-8 in names only when they are read.
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span)) throw new CheckpointFormatException(file, null, "header is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
         catch (JsonException e) { throw new CheckpointFormatException(file, null, $"header is not valid JSON: {e.Message}", e); }

@@ -134,18 +134,19 @@ public sealed class PthHostileTests
     [Fact]
     public void TupleKeysSharingSubTuplesCannotBlowUp()
     {
-        // t0 = (1,); t(k+1) = (tk,) * 100, memoised: t8 as a dict key has 100^8 leaves in a ~2 KB pickle.
+        // t0 = (1,); t(k+1) = (tk,) * 100, memoised: t7 as a dict key has 100^7 leaves in a ~1.5 KB pickle (within the
+        // old depth limit of 8, so the old key check walked them all).
         var file = Checkpoint.Zip(p =>
         {
             p.Op('}');
             p.Op('K'); p.Op(1); p.Op(0x85); p.Op('q'); p.Op(0); p.Op('0');
-            for (int k = 1; k <= 8; k++)
+            for (int k = 1; k <= 7; k++)
             {
                 p.Op('(');
                 for (int j = 0; j < 100; j++) { p.Op('h'); p.Op(k - 1); }
                 p.Op('t'); p.Op('q'); p.Op(k); p.Op('0');
             }
-            p.Op('h'); p.Op(8); p.Op('N'); p.Op('s');
+            p.Op('h'); p.Op(7); p.Op('N'); p.Op('s');
         });
         var e = Assert.IsType<CheckpointFormatException>(RunBounded(() => PthFile.Read(new MemoryStream(file), "tuplekey.pth")));
         Assert.Contains("dict key", e.Message);

@@ -128,6 +128,15 @@ public sealed class SafeTensorsHostileTests
     }
 
     [Fact]
+    public void InvalidUtf8InTheHeaderIsTheNamedError()
+    {
+        // Found by the fuzzer: a 0xFF inside a key escaped as InvalidOperationException from System.Text.Json.
+        var file = SafeTensorsBytes("""{"ab":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", Eight);
+        file[10] = 0xff;
+        Assert.Contains("UTF-8", Refused(file).Message);
+    }
+
+    [Fact]
     public void FilesAreReadOnlyWhenRegular()
     {
         var dir = Directory.CreateTempSubdirectory("sifa-st-");
