@@ -9,7 +9,8 @@ root.Add(ConvertCommand.Create());
 foreach (var c in TrainCommands.Create()) root.Add(c);
 try
 {
-    return root.Parse(args).Invoke();
+    // Our handler below turns the expected failures into one line; System.CommandLine's own would print a stack trace.
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or NotSupportedException)
 {

@@ -464,23 +464,15 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
     }
 }
 
-/// <summary>Deterministic seed derivation (SplitMix64 finaliser).</summary>
+/// <summary>Deterministic seed derivation from (a, b, c, salt) by chained <see cref="Generator.Mix"/>.</summary>
 internal static class SeedMix
 {
-    public static ulong Mix(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
     public static ulong Combine64(long a, long b, long c, long salt)
     {
-        ulong h = Mix((ulong)salt);
-        h = Mix(h ^ (ulong)a);
-        h = Mix(h ^ (ulong)b);
-        h = Mix(h ^ (ulong)c);
+        ulong h = Generator.Mix((ulong)salt);
+        h = Generator.Mix(h ^ (ulong)a);
+        h = Generator.Mix(h ^ (ulong)b);
+        h = Generator.Mix(h ^ (ulong)c);
         return h;
     }
 

@@ -35,18 +35,8 @@ public static class AnnotationFiles
     /// <param name="listFile">The list file.</param>
     /// <param name="dataRoot">Folder the paths are relative to (the list's folder when null).</param>
     /// <returns>The entries.</returns>
-    public static IReadOnlyList<VideoEntry> ReadVideoList(string listFile, string? dataRoot = null)
-    {
-        var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(listFile)) ?? ".";
-        var list = new List<VideoEntry>();
-        foreach (var (fields, lineNo) in Lines(listFile))
-        {
-            if (fields.Length < 2) throw Bad(listFile, lineNo, "expected `path label`");
-            int label = ParseInt(fields[^1], listFile, lineNo, "label");
-            list.Add(new VideoEntry(Path.Combine(root, string.Join(' ', fields[..^1])), label));
-        }
-        return list;
-    }
+    public static IReadOnlyList<VideoEntry> ReadVideoList(string listFile, string? dataRoot = null) =>
+        ReadList(listFile, dataRoot, "expected `path label`", new[] { "label" }, (path, v) => new VideoEntry(path, v[0]));
 
     /// <summary>
     /// Reads a frame-folder list: lines <c>dir num_frames label</c> (the folder may contain spaces; the
@@ -55,19 +45,9 @@ public static class AnnotationFiles
     /// <param name="listFile">The list file.</param>
     /// <param name="dataRoot">Folder the directories are relative to (the list's folder when null).</param>
     /// <returns>The entries.</returns>
-    public static IReadOnlyList<FrameFolderEntry> ReadFrameList(string listFile, string? dataRoot = null)
-    {
-        var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(listFile)) ?? ".";
-        var list = new List<FrameFolderEntry>();
-        foreach (var (fields, lineNo) in Lines(listFile))
-        {
-            if (fields.Length < 3) throw Bad(listFile, lineNo, "expected `dir num_frames label`");
-            int frames = ParseInt(fields[^2], listFile, lineNo, "frame count");
-            int label = ParseInt(fields[^1], listFile, lineNo, "label");
-            list.Add(new FrameFolderEntry(Path.Combine(root, string.Join(' ', fields[..^2])), frames, label));
-        }
-        return list;
-    }
+    public static IReadOnlyList<FrameFolderEntry> ReadFrameList(string listFile, string? dataRoot = null) =>
+        ReadList(listFile, dataRoot, "expected `dir num_frames label`", new[] { "frame count", "label" },
+            (dir, v) => new FrameFolderEntry(dir, v[0], v[1]));
 
     /// <summary>Class names for a list: the class-name file when given (labels must fit it), else the label numbers.</summary>
     internal static IReadOnlyList<string> ClassNamesFor(IEnumerable<int> labels, string? classNamesFile, string listFile)
@@ -85,6 +65,22 @@ public static class AnnotationFiles
             return names;
         }
         return Enumerable.Range(0, max + 1).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    // A list line is a path (which may contain spaces) followed by one integer field per name in `numbers`.
+    private static List<T> ReadList<T>(string listFile, string? dataRoot, string usage, string[] numbers, Func<string, int[], T> entry)
+    {
+        var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(listFile)) ?? ".";
+        var list = new List<T>();
+        int k = numbers.Length;
+        foreach (var (fields, lineNo) in Lines(listFile))
+        {
+            if (fields.Length < k + 1) throw Bad(listFile, lineNo, usage);
+            var values = new int[k];
+            for (int i = 0; i < k; i++) values[i] = ParseInt(fields[fields.Length - k + i], listFile, lineNo, numbers[i]);
+            list.Add(entry(Path.Combine(root, string.Join(' ', fields[..^k])), values));
+        }
+        return list;
     }
 
     private static IEnumerable<(string[] Fields, int LineNo)> Lines(string listFile)
@@ -171,8 +167,44 @@ public abstract class FileVideoDataset : IVideoDataset
     }
 }
 
+/// <summary>A dataset of video files, one <see cref="VideoEntry"/> per sample, decoded with ffmpeg.</summary>
+public abstract class VideoFileDataset : FileVideoDataset
+{
+    private IReadOnlyList<VideoEntry> _entries = Array.Empty<VideoEntry>();
+    private IReadOnlyList<string> _classNames = Array.Empty<string>();
+
+    /// <summary>Creates the dataset (checks that ffmpeg is installed); the subclass then calls <see cref="SetEntries"/>.</summary>
+    /// <param name="pipeline">Sampling and transforms.</param>
+    protected VideoFileDataset(ClipPipeline pipeline) : base(pipeline) { }
+
+    /// <summary>Sets the samples and the class names their labels index.</summary>
+    protected void SetEntries(IReadOnlyList<VideoEntry> entries, IReadOnlyList<string> classNames)
+    {
+        _entries = entries;
+        _classNames = classNames;
+    }
+
+    /// <summary>The videos.</summary>
+    public IReadOnlyList<VideoEntry> Entries => _entries;
+
+    /// <inheritdoc />
+    public override int Count => _entries.Count;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> ClassNames => _classNames;
+
+    /// <inheritdoc />
+    public override int GetLabel(int index) => _entries[index].Label;
+
+    /// <inheritdoc />
+    public override string GetSource(int index) => _entries[index].Path;
+
+    /// <inheritdoc />
+    protected override IFrameSource CreateSource(int index) => new VideoFileSource(_entries[index].Path, Pipeline.Decode, CachedProbe);
+}
+
 /// <summary>A list of video files (<c>relative/path.mp4 label</c> per line), decoded with ffmpeg.</summary>
-public sealed class VideoListDataset : FileVideoDataset
+public sealed class VideoListDataset : VideoFileDataset
 {
     /// <summary>Reads the list.</summary>
     /// <param name="listFile">The list file.</param>
@@ -181,27 +213,9 @@ public sealed class VideoListDataset : FileVideoDataset
     /// <param name="classNamesFile">Optional class-name file (one name per line).</param>
     public VideoListDataset(string listFile, string? dataRoot, ClipPipeline pipeline, string? classNamesFile = null) : base(pipeline)
     {
-        Entries = AnnotationFiles.ReadVideoList(listFile, dataRoot);
-        ClassNames = AnnotationFiles.ClassNamesFor(Entries.Select(e => e.Label), classNamesFile, listFile);
+        var entries = AnnotationFiles.ReadVideoList(listFile, dataRoot);
+        SetEntries(entries, AnnotationFiles.ClassNamesFor(entries.Select(e => e.Label), classNamesFile, listFile));
     }
-
-    /// <summary>The videos.</summary>
-    public IReadOnlyList<VideoEntry> Entries { get; }
-
-    /// <inheritdoc />
-    public override int Count => Entries.Count;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> ClassNames { get; }
-
-    /// <inheritdoc />
-    public override int GetLabel(int index) => Entries[index].Label;
-
-    /// <inheritdoc />
-    public override string GetSource(int index) => Entries[index].Path;
-
-    /// <inheritdoc />
-    protected override IFrameSource CreateSource(int index) => new VideoFileSource(Entries[index].Path, Pipeline.Decode, CachedProbe);
 }
 
 /// <summary>
@@ -259,7 +273,7 @@ public sealed class RawFrameDataset : FileVideoDataset
 /// UCF-101-style class folders: <c>root/ClassName/*.avi|mp4|...</c> (searched recursively). Classes are
 /// the folder names sorted ordinally, or the order of a class-name file when one is given.
 /// </summary>
-public sealed class ClassFolderDataset : FileVideoDataset
+public sealed class ClassFolderDataset : VideoFileDataset
 {
     /// <summary>Video file extensions looked for by default.</summary>
     public static IReadOnlyList<string> DefaultExtensions { get; } = new[] { ".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg" };
@@ -286,25 +300,6 @@ public sealed class ClassFolderDataset : FileVideoDataset
                 .Order(StringComparer.Ordinal)
                 .Select(f => new VideoEntry(f, label)));
         }
-        ClassNames = classes;
-        Entries = entries;
+        SetEntries(entries, classes);
     }
-
-    /// <summary>The videos, class by class.</summary>
-    public IReadOnlyList<VideoEntry> Entries { get; }
-
-    /// <inheritdoc />
-    public override int Count => Entries.Count;
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> ClassNames { get; }
-
-    /// <inheritdoc />
-    public override int GetLabel(int index) => Entries[index].Label;
-
-    /// <inheritdoc />
-    public override string GetSource(int index) => Entries[index].Path;
-
-    /// <inheritdoc />
-    protected override IFrameSource CreateSource(int index) => new VideoFileSource(Entries[index].Path, Pipeline.Decode, CachedProbe);
 }

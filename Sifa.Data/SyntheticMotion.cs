@@ -1,3 +1,5 @@
+using Sifa.Tensors;
+
 namespace Sifa.Data;
 
 /// <summary>Which part of a generated dataset.</summary>
@@ -423,13 +425,7 @@ public sealed class SyntheticMotionDataset : IVideoDataset
 
         public FastRng(ulong seed) => _s = seed;
 
-        public ulong Next()
-        {
-            ulong z = _s += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
+        public ulong Next() => Generator.SplitMix(ref _s);
 
         public uint NextUInt() => (uint)(Next() >> 32);
 

@@ -1,4 +1,3 @@
-using Sifa.Nn;
 using Sifa.Tensors;
 
 namespace Sifa.Models;
@@ -20,7 +19,7 @@ public static class Presets
     /// <param name="image">Input resolution (Swin presets fix their token grid from it).</param>
     /// <param name="gen">Initialisation generator.</param>
     /// <returns>The model.</returns>
-    public static Module Create(string name, int numClasses = 400, int? stemStride = null, int image = 224, Generator? gen = null)
+    public static VideoModel Create(string name, int numClasses = 400, int? stemStride = null, int image = 224, Generator? gen = null)
     {
         gen ??= new Generator(0);
         int[] r50 = { 3, 4, 6, 3 }, r101 = { 3, 4, 23, 3 };

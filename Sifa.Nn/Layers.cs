@@ -232,57 +232,58 @@ public interface IStochasticModule
     Generator Generator { get; }
 }
 
-/// <summary>Inverted dropout in training (kept units scaled by 1/(1-p)); identity in evaluation.</summary>
-public sealed class Dropout : Module, IForward, IStochasticModule
+/// <summary>
+/// Base of the layers that zero random parts of their input in training and scale the rest by 1/(1-p), drawing the
+/// masks from their own generator; identity in evaluation or when p = 0.
+/// </summary>
+public abstract class RandomDrop : Module, IForward, IStochasticModule
 {
-    private readonly Generator _gen;
-
-    /// <summary>Creates the layer.</summary>
+    /// <summary>Checks and keeps the drop probability and the mask generator.</summary>
     /// <param name="p">Drop probability in [0, 1).</param>
     /// <param name="gen">Generator of the masks.</param>
-    public Dropout(float p, Generator gen)
+    /// <param name="what">The layer's name for the error message.</param>
+    protected RandomDrop(float p, Generator gen, string what)
     {
-        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"dropout probability {p} not in [0, 1)");
-        P = p; _gen = gen;
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"{what} probability {p} not in [0, 1)");
+        P = p; Generator = gen;
     }
 
     /// <inheritdoc/>
-    public Generator Generator => _gen;
+    public Generator Generator { get; }
 
     /// <summary>Drop probability.</summary>
     public float P { get; }
 
-    /// <summary>Applies dropout (identity in evaluation or when p = 0).</summary>
-    /// <param name="x">The input.</param>
-    /// <returns>The output.</returns>
-    public Variable Forward(Variable x) => !IsTraining || P == 0f ? x : Ops.Dropout(x, P, true, _gen);
+    /// <summary>Applies the drop (identity in evaluation or when p = 0).</summary>
+    public Variable Forward(Variable x) => !IsTraining || P == 0f ? x : Drop(x);
+
+    /// <summary>Draws a mask and applies it (training, p &gt; 0).</summary>
+    protected abstract Variable Drop(Variable x);
+}
+
+/// <summary>Inverted dropout in training (kept units scaled by 1/(1-p)); identity in evaluation.</summary>
+public sealed class Dropout : RandomDrop
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="p">Drop probability in [0, 1).</param>
+    /// <param name="gen">Generator of the masks.</param>
+    public Dropout(float p, Generator gen) : base(p, gen, "dropout") { }
+
+    /// <inheritdoc/>
+    protected override Variable Drop(Variable x) => Ops.Dropout(x, P, true, Generator);
 }
 
 /// <summary>Stochastic depth on a residual branch: per sample (dim 0), the branch is dropped with probability p and kept
 /// ones scaled by 1/(1-p) in training; identity in evaluation.</summary>
-public sealed class DropPath : Module, IForward, IStochasticModule
+public sealed class DropPath : RandomDrop
 {
-    private readonly Generator _gen;
-
     /// <summary>Creates the layer.</summary>
     /// <param name="p">Drop probability in [0, 1).</param>
     /// <param name="gen">Generator of the masks.</param>
-    public DropPath(float p, Generator gen)
-    {
-        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"drop-path probability {p} not in [0, 1)");
-        P = p; _gen = gen;
-    }
+    public DropPath(float p, Generator gen) : base(p, gen, "drop-path") { }
 
     /// <inheritdoc/>
-    public Generator Generator => _gen;
-
-    /// <summary>Drop probability.</summary>
-    public float P { get; }
-
-    /// <summary>Applies drop path (identity in evaluation or when p = 0).</summary>
-    /// <param name="x">The branch output.</param>
-    /// <returns>The output.</returns>
-    public Variable Forward(Variable x) => !IsTraining || P == 0f ? x : Ops.DropPath(x, P, true, _gen);
+    protected override Variable Drop(Variable x) => Ops.DropPath(x, P, true, Generator);
 }
 
 /// <summary>Identity (a placeholder where a layer is optional, e.g. no drop path).</summary>

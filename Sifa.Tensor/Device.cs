@@ -39,7 +39,7 @@ public readonly record struct Device(DeviceKind Kind, int Index = 0)
     public static Device Parse(string text)
     {
         if (TryParse(text, out var d)) return d;
-        throw new ArgumentException($"unknown device '{text}': expected {Names}", nameof(text));
+        throw new ArgumentException($"unknown device '{text}': expected {Names}");
     }
 
     /// <summary>Parses a device name without throwing.</summary>

@@ -31,12 +31,28 @@ public sealed class Generator
         (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
     }
 
-    private static ulong SplitMix(ref ulong x)
+    private const ulong Gamma = 0x9E3779B97F4A7C15UL;
+
+    /// <summary>
+    /// The SplitMix64 output for state <paramref name="z"/> (add the golden gamma, then the finaliser): a cheap,
+    /// well-mixed hash of 64 bits, used to derive independent seeds from (seed, epoch, index).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static ulong Mix(ulong z)
     {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z += Gamma;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
+    }
+
+    /// <summary>The next output of the SplitMix64 generator whose state is <paramref name="state"/>, advancing it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static ulong SplitMix(ref ulong state)
+    {
+        ulong r = Mix(state);
+        state += Gamma;
+        return r;
     }
 
     /// <summary>The next 64 random bits.</summary>

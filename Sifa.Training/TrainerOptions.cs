@@ -1,18 +1,26 @@
+using Sifa.Tensors;
+
 namespace Sifa.Training;
 
-/// <summary>Settings of a training run (see <see cref="Trainer"/>).</summary>
+/// <summary>
+/// Settings of a training run (see <see cref="Trainer"/>). The defaults are those of <c>sifa train</c> (the CLI reads
+/// them from <see cref="Defaults"/>), measured on synthetic-motion at 32² frames.
+/// </summary>
 public sealed record TrainerOptions
 {
+    /// <summary>The default settings.</summary>
+    public static TrainerOptions Defaults { get; } = new();
+
     /// <summary>Total epochs (a resumed run continues up to this many).</summary>
-    public int Epochs { get; init; } = 6;
+    public int Epochs { get; init; } = 8;
 
     /// <summary>Clips per optimizer step.</summary>
     public int BatchSize { get; init; } = 16;
 
     /// <summary>Base learning rate (peak after warm-up).</summary>
-    public double Lr { get; init; } = 2e-3;
+    public double Lr { get; init; } = 1e-3;
 
-    /// <summary>Optimizer: <c>adamw</c> or <c>sgd</c> (Nesterov, momentum <see cref="Momentum"/>).</summary>
+    /// <summary>Optimizer: one of <see cref="OptimizerFactory.Names"/> (<c>sgd</c> is Nesterov, momentum <see cref="Momentum"/>).</summary>
     public string Optimizer { get; init; } = "adamw";
 
     /// <summary>SGD momentum.</summary>
@@ -36,8 +44,8 @@ public sealed record TrainerOptions
     /// <summary>Background data-loading workers (0 loads on the training thread).</summary>
     public int Workers { get; init; } = 1;
 
-    /// <summary>Compute device: <c>cpu</c> (<c>cuda</c> is rejected: no CUDA backend in this build).</summary>
-    public string Device { get; init; } = "cpu";
+    /// <summary>Compute device: the model and every batch move there; only losses and metrics are read back.</summary>
+    public Device Device { get; init; } = Device.Cpu;
 
     /// <summary>Output folder: metrics.jsonl, curves.svg, checkpoint.safetensors, optimizer.safetensors, trainer_state.json.</summary>
     public string OutDir { get; init; } = "runs/sifa-tiny";
@@ -55,31 +63,18 @@ public sealed record TrainerOptions
     /// <summary>Show a per-step progress line on stderr.</summary>
     public bool Progress { get; init; } = true;
 
-    /// <summary>Checks the settings, including the device.</summary>
+    /// <summary>Checks the settings, the device's availability first (before any work).</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
-    /// <exception cref="NotSupportedException">The device is not available.</exception>
+    /// <exception cref="NotSupportedException">The device has no backend here (the message says why).</exception>
     public void Validate()
     {
-        CheckDevice(Device);
+        Backends.For(Device);
         if (Epochs < 1) throw new ArgumentException($"epochs must be ≥ 1, got {Epochs}");
         if (BatchSize < 1) throw new ArgumentException($"batch size must be ≥ 1, got {BatchSize}");
         if (!(Lr > 0)) throw new ArgumentException($"learning rate must be > 0, got {Lr}");
-        if (Optimizer is not ("adamw" or "sgd")) throw new ArgumentException($"unknown optimizer '{Optimizer}' (adamw or sgd)");
+        OptimizerFactory.CheckName(Optimizer);
         if (WarmupSteps < 0) throw new ArgumentException("warm-up steps must be ≥ 0");
         if (LabelSmoothing is < 0 or > 1) throw new ArgumentException("label smoothing must be in [0, 1]");
         if (Workers < 0) throw new ArgumentException("workers must be ≥ 0");
-    }
-
-    /// <summary>Checks a device string: <c>cpu</c> is accepted, <c>cuda[:n]</c> fails clearly, anything else is unknown.</summary>
-    /// <param name="device">The device string.</param>
-    /// <exception cref="NotSupportedException">CUDA was asked for.</exception>
-    /// <exception cref="ArgumentException">Unknown device.</exception>
-    public static void CheckDevice(string device)
-    {
-        var d = device.Trim().ToLowerInvariant();
-        if (d == "cpu") return;
-        if (d == "cuda" || d.StartsWith("cuda:", StringComparison.Ordinal) || d == "gpu")
-            throw new NotSupportedException($"device '{device}': CUDA backend not available in this build (use --device cpu)");
-        throw new ArgumentException($"unknown device '{device}' (cpu)");
     }
 }

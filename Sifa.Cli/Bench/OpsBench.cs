@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Sifa.Tensors;
-using Sifa.Tensors.Cpu;
 
 namespace Sifa.Cli.Bench;
 
@@ -28,21 +27,21 @@ public static class OpsBench
     /// <summary>Times every ResNet-50 convolution shape (forward; backward for input and weight).</summary>
     /// <param name="n">Frames (batch of the 2-D convolution).</param>
     /// <param name="repeats">Timed runs per shape (median reported).</param>
+    /// <param name="be">The backend of the device to time.</param>
     /// <param name="output">Where the lines go.</param>
     /// <returns>0.</returns>
-    public static int RunConv(int n, int repeats, TextWriter output)
+    public static int RunConv(int n, int repeats, IBackend be, TextWriter output)
     {
         var gen = new Generator(1);
-        var be = Backends.Cpu;
         double totF = 0, totB = 0;
         var ci = CultureInfo.InvariantCulture;
         foreach (var (cin, cout, k, st, hw, count) in R50Convs)
         {
-            var x = Tensor.RandN(gen, new[] { n, cin, hw, hw });
-            var w = Tensor.RandN(gen, new[] { cout, cin, k, k });
+            var x = Tensor.RandN(gen, new[] { n, cin, hw, hw }).ToDevice(be.Device);
+            var w = Tensor.RandN(gen, new[] { cout, cin, k, k }).ToDevice(be.Device);
             var g = Conv2dGeometry.Square(st, k / 2);
             var y = be.Conv2dForward(x, w, null, g);
-            var dy = Tensor.RandN(gen, y.Shape);
+            var dy = Tensor.RandN(gen, y.Shape).ToDevice(be.Device);
             double f = Median(repeats, () => be.Conv2dForward(x, w, null, g));
             double b = Median(repeats, () => be.Conv2dBackward(dy, x, w, g, cin != 3, true, false));
             totF += f * count; totB += b * count;
@@ -57,19 +56,19 @@ public static class OpsBench
     /// <summary>Times training-mode batch norm (+ ReLU) forward and backward on the ResNet-50 activation shapes.</summary>
     /// <param name="n">Frames.</param>
     /// <param name="repeats">Timed runs per shape (median reported).</param>
+    /// <param name="be">The backend of the device to time.</param>
     /// <param name="output">Where the lines go.</param>
     /// <returns>0.</returns>
-    public static int RunBn(int n, int repeats, TextWriter output)
+    public static int RunBn(int n, int repeats, IBackend be, TextWriter output)
     {
         var gen = new Generator(1);
-        var be = Backends.Cpu;
         var ci = CultureInfo.InvariantCulture;
         foreach (var (c, hw) in new[] { (64, 112), (64, 56), (256, 56), (128, 28), (512, 28), (256, 14), (1024, 14), (512, 7), (2048, 7) })
         {
-            var x = Tensor.RandN(gen, new[] { n, c, hw, hw });
-            var dy = Tensor.RandN(gen, x.Shape);
-            var wt = Tensor.Ones(c); var bs = Tensor.Zeros(c);
-            var rm = Tensor.Zeros(c); var rv = Tensor.Ones(c);
+            var x = Tensor.RandN(gen, new[] { n, c, hw, hw }).ToDevice(be.Device);
+            var dy = Tensor.RandN(gen, x.Shape).ToDevice(be.Device);
+            var wt = Tensor.Ones(c).ToDevice(be.Device); var bs = Tensor.Zeros(c).ToDevice(be.Device);
+            var rm = Tensor.Zeros(c).ToDevice(be.Device); var rv = Tensor.Ones(c).ToDevice(be.Device);
             var (_, mean, inv) = be.BatchNormTrainForward(x, wt, bs, rm, rv, 0.1f, 1e-5f);
             double f = Median(repeats, () => be.BatchNormTrainForward(x, wt, bs, rm, rv, 0.1f, 1e-5f));
             double b = Median(repeats, () => be.BatchNormBackward(dy, x, wt, mean, inv, true, true, true, true));

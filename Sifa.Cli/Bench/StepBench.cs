@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Sifa.Autograd;
+using Sifa.Cli.Commands;
 using Sifa.Models;
 using Sifa.Nn;
 using Sifa.Nn.Optim;
@@ -22,10 +23,11 @@ public static class StepBench
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 3, Description = "Timed steps after one warm-up." };
         var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 400, Description = "Classifier outputs." };
         var stem = new Option<int?>("--stem-stride") { Description = "Temporal stem stride (preset default when omitted)." };
+        var device = DeviceOption.Create();
         var cmd = new Command("step", "Training-step benchmark; last line sec_per_step=<median> peak_mb=<peak working set>.")
-            { model, batch, frames, size, steps, classes, stem };
+            { model, batch, frames, size, steps, classes, stem, device };
         cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(batch), r.GetValue(frames), r.GetValue(size), r.GetValue(steps),
-            r.GetValue(classes), r.GetValue(stem), Console.Out));
+            r.GetValue(classes), r.GetValue(stem), DeviceOption.Resolve(r.GetValue(device)!), Console.Out));
         return cmd;
     }
 
@@ -37,16 +39,16 @@ public static class StepBench
     /// <param name="steps">Timed steps.</param>
     /// <param name="classes">Classes.</param>
     /// <param name="stemStride">Temporal stem stride override.</param>
+    /// <param name="device">Where the model and the clips live.</param>
     /// <param name="output">Where to print.</param>
     /// <returns>Exit code.</returns>
-    public static int Run(string name, int batch, int frames, int size, int steps, int classes, int? stemStride, TextWriter output)
+    public static int Run(string name, int batch, int frames, int size, int steps, int classes, int? stemStride, Device device, TextWriter output)
     {
         var gen = new Generator(1);
-        var module = Presets.Create(name, classes, stemStride, size, gen);
-        var model = (IVideoModel)module;
-        module.Train();
-        var opt = new SGD(module.Parameters(), lr: 0.01f, momentum: 0.9f, weightDecay: 1e-4f);
-        var clip = Tensor.RandN(gen, new[] { batch, frames, 3, size, size });
+        var model = Presets.Create(name, classes, stemStride, size, gen);
+        model.To(device).Train();
+        var opt = new SGD(model.Parameters(), lr: 0.01f, momentum: 0.9f, weightDecay: 1e-4f);
+        var clip = Tensor.RandN(gen, new[] { batch, frames, 3, size, size }).ToDevice(device);
         var target = Enumerable.Range(0, batch).Select(i => i % classes).ToArray();
         var times = new List<double>();
         double optTime = 0;

@@ -22,17 +22,19 @@ internal static class BenchCommands
         var t = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip T." };
         var c = new Option<int>("--channels") { DefaultValueFactory = _ => 128, Description = "Channels." };
         var hw = new Option<int>("--size") { DefaultValueFactory = _ => 28, Description = "Height = width." };
-        var sifa = new Command("sifa-op", "Fused SIFA op forward and backward; last line sec_fwd=… sec_bwd=….") { nt, t, c, hw, reps };
-        sifa.SetAction(r => SifaOpBench.Run(r.GetValue(nt), r.GetValue(t), r.GetValue(c), r.GetValue(hw), r.GetValue(hw), r.GetValue(reps), Console.Out));
+        var device = DeviceOption.Create();
+        var sifa = new Command("sifa-op", "Fused SIFA op forward and backward; last line sec_fwd=… sec_bwd=….") { nt, t, c, hw, reps, device };
+        sifa.SetAction(r => SifaOpBench.Run(r.GetValue(nt), r.GetValue(t), r.GetValue(c), r.GetValue(hw), r.GetValue(hw), r.GetValue(reps), Console.Out,
+            DeviceOption.Resolve(r.GetValue(device)!)));
         bench.Add(sifa);
 
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames (2-D batch)." };
         var reps2 = new Option<int>("--repeats") { DefaultValueFactory = _ => 5, Description = "Timed runs per shape (median reported)." };
-        var conv = new Command("conv", "ResNet-50 convolution shapes, forward and backward; compare with bench/torch_ops.py conv.") { frames, reps2 };
-        conv.SetAction(r => OpsBench.RunConv(r.GetValue(frames), r.GetValue(reps2), Console.Out));
+        var conv = new Command("conv", "ResNet-50 convolution shapes, forward and backward; compare with bench/torch_ops.py conv.") { frames, reps2, device };
+        conv.SetAction(r => OpsBench.RunConv(r.GetValue(frames), r.GetValue(reps2), DeviceOption.Backend(r.GetValue(device)!), Console.Out));
         bench.Add(conv);
-        var bn = new Command("bn", "ResNet-50 batch-norm / ReLU shapes, forward and backward; compare with bench/torch_ops.py bn.") { frames, reps2 };
-        bn.SetAction(r => OpsBench.RunBn(r.GetValue(frames), r.GetValue(reps2), Console.Out));
+        var bn = new Command("bn", "ResNet-50 batch-norm / ReLU shapes, forward and backward; compare with bench/torch_ops.py bn.") { frames, reps2, device };
+        bn.SetAction(r => OpsBench.RunBn(r.GetValue(frames), r.GetValue(reps2), DeviceOption.Backend(r.GetValue(device)!), Console.Out));
         bench.Add(bn);
 
         bench.Add(StepBench.CreateCommand());

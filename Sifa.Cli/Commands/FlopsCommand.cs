@@ -26,7 +26,7 @@ internal static class FlopsCommand
             using (GradMode.NoGrad())
             using (var counter = FlopCounter.Scope())
             {
-                ((IVideoModel)m).Forward(new Variable(Tensor.Zeros(1, t, 3, s, s)));
+                m.Forward(new Variable(Tensor.Zeros(1, t, 3, s, s)));
                 macs = counter.Macs;
             }
             Console.WriteLine($"model={r.GetValue(model)} frames={t} size={s} (multiply-adds of conv, linear, matmul and SIFA correlation/aggregation)");

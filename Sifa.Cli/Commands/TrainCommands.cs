@@ -20,6 +20,8 @@ internal static class TrainCommands
         yield return PredictCommand();
     }
 
+    private static readonly TrainerOptions Defaults = TrainerOptions.Defaults;
+
     private sealed class DataOpts
     {
         public Option<string?> Data = new("--data") { Description = "Training list file or folder (none: synthetic-motion)" };
@@ -30,9 +32,9 @@ internal static class TrainCommands
         public Option<int> Frames = new("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip" };
         public Option<int> Size = new("--size") { DefaultValueFactory = _ => 32, Description = "Frame side (crop size)" };
         public Option<int> ValSize = new("--val-size") { DefaultValueFactory = _ => 512, Description = "Synthetic validation clips" };
-        public Option<int> Seed = new("--seed") { DefaultValueFactory = _ => 0, Description = "Random seed" };
-        public Option<int> Workers = new("--workers") { DefaultValueFactory = _ => 1, Description = "Data-loading workers" };
-        public Option<string> Device = new("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu (cuda is not available in this build)" };
+        public Option<int> Seed = new("--seed") { DefaultValueFactory = _ => Defaults.Seed, Description = "Random seed" };
+        public Option<int> Workers = new("--workers") { DefaultValueFactory = _ => Defaults.Workers, Description = "Data-loading workers" };
+        public Option<string> Device = DeviceOption.Create();
         public Option<string> Model = new("--model") { DefaultValueFactory = _ => "sifa-tiny", Description = "Model preset" };
 
         public void AddTo(Command c)
@@ -62,22 +64,22 @@ internal static class TrainCommands
         var d = new DataOpts();
         d.AddTo(cmd);
         var outDir = new Option<string?>("--out") { Description = "Output folder (default runs/<model>)" };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 8, Description = "Total epochs" };
-        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16, Description = "Batch size" };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => Defaults.Epochs, Description = "Total epochs" };
+        var batch = BatchOption();
         var trainSize = new Option<int>("--train-size") { DefaultValueFactory = _ => 6144, Description = "Synthetic training clips" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --out" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3, Description = "Peak learning rate" };
-        var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => "adamw", Description = "adamw | sgd (Nesterov, momentum 0.9)" };
-        var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.05, Description = "Weight decay" };
-        var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => 20, Description = "Warm-up optimizer steps" };
-        var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => 0.1f, Description = "Label smoothing" };
-        var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => 5.0, Description = "Global gradient-norm clip (0: off)" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => Defaults.Lr, Description = "Peak learning rate" };
+        var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => Defaults.Optimizer, Description = $"{string.Join(" | ", OptimizerFactory.Names)} (sgd: Nesterov, momentum {Defaults.Momentum})" };
+        var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => Defaults.WeightDecay, Description = "Weight decay" };
+        var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => Defaults.WarmupSteps, Description = "Warm-up optimizer steps" };
+        var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => Defaults.LabelSmoothing, Description = "Label smoothing" };
+        var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => Defaults.ClipGradNorm, Description = "Global gradient-norm clip (0: off)" };
         var pretrained = PretrainedOption.Create();
         foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, lr, optim, wd, warmup, smoothing, clip, pretrained }) cmd.Add(o);
         cmd.SetAction(pr =>
         {
             string model = pr.GetValue(d.Model)!;
-            TrainerOptions.CheckDevice(pr.GetValue(d.Device)!);
+            var device = DeviceOption.Resolve(pr.GetValue(d.Device)!);
             int frames = pr.GetValue(d.Frames), size = pr.GetValue(d.Size), seed = pr.GetValue(d.Seed);
             IVideoDataset train, val;
             var data = pr.GetValue(d.Data);
@@ -96,11 +98,11 @@ internal static class TrainCommands
             }
             var net = Presets.Create(model, train.ClassNames.Count, null, size, new Generator((ulong)seed));
             if (!pr.GetValue(resume)) PretrainedOption.Apply(net, pr.GetValue(pretrained));
-            var opts = new TrainerOptions
+            var opts = Defaults with
             {
                 Epochs = pr.GetValue(epochs), BatchSize = pr.GetValue(batch), Lr = pr.GetValue(lr), Optimizer = pr.GetValue(optim)!.ToLowerInvariant(),
                 WeightDecay = pr.GetValue(wd), WarmupSteps = pr.GetValue(warmup), LabelSmoothing = pr.GetValue(smoothing), ClipGradNorm = pr.GetValue(clip),
-                Seed = seed, Workers = pr.GetValue(d.Workers), Device = pr.GetValue(d.Device)!, OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
+                Seed = seed, Workers = pr.GetValue(d.Workers), Device = device, OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
                 Resume = pr.GetValue(resume),
             };
             Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips, {frames}x{size}x{size}, out {opts.OutDir}");
@@ -112,6 +114,9 @@ internal static class TrainCommands
         });
         return cmd;
     }
+
+    private static Option<int> BatchOption() =>
+        new("--batch") { DefaultValueFactory = _ => Defaults.BatchSize, Description = "Batch size" };
 
     private static (int Clips, int Crops) ParseViews(string s)
     {
@@ -128,11 +133,11 @@ internal static class TrainCommands
         d.AddTo(cmd);
         var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights: a Sifa .safetensors checkpoint or a PyTorch .pth" };
         var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS (file data)" };
-        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 16, Description = "Batch size" };
+        var batch = BatchOption();
         cmd.Add(ckpt); cmd.Add(views); cmd.Add(batch);
         cmd.SetAction(pr =>
         {
-            TrainerOptions.CheckDevice(pr.GetValue(d.Device)!);
+            var device = DeviceOption.Resolve(pr.GetValue(d.Device)!);
             int frames = pr.GetValue(d.Frames), size = pr.GetValue(d.Size), seed = pr.GetValue(d.Seed);
             var (clips, crops) = ParseViews(pr.GetValue(views)!);
             var data = pr.GetValue(d.Data);
@@ -141,7 +146,8 @@ internal static class TrainCommands
                 : FileDataset(data, pr.GetValue(d.Format)!, pr.GetValue(d.Root), pr.GetValue(d.Classes), Pipeline(frames, size, false, clips, crops));
             var net = Presets.Create(pr.GetValue(d.Model)!, ds.ClassNames.Count, null, size);
             LoadWeights(net, pr.GetValue(ckpt)!);
-            var r = Trainer.Evaluate(net, ds, pr.GetValue(batch), pr.GetValue(d.Workers), seed);
+            net.To(device);
+            var r = Evaluator.Evaluate(net, ds, pr.GetValue(batch), pr.GetValue(d.Workers), seed);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Samples} samples: top1 {r.Top1:F4} top5 {r.Top5:F4} loss {r.Loss:F4}"));
             return 0;
         });
@@ -157,23 +163,23 @@ internal static class TrainCommands
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip" };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 32, Description = "Frame side" };
         var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS" };
-        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu", Description = "cpu" };
+        var device = DeviceOption.Create();
         var video = new Argument<string>("video") { Description = "Video file" };
         foreach (var o in new Option[] { model, ckpt, classes, frames, size, views, device }) cmd.Add(o);
         cmd.Add(video);
         cmd.SetAction(pr =>
         {
-            TrainerOptions.CheckDevice(pr.GetValue(device)!);
+            var dev = DeviceOption.Resolve(pr.GetValue(device)!);
             var names = AnnotationFiles.ReadClassNames(pr.GetValue(classes)!);
             int s = pr.GetValue(size);
             var (nc, ncrop) = ParseViews(pr.GetValue(views)!);
             var net = Presets.Create(pr.GetValue(model)!, names.Count, null, s);
             LoadWeights(net, pr.GetValue(ckpt)!);
-            net.Eval();
+            net.To(dev).Eval();
             var pipe = Pipeline(pr.GetValue(frames), s, false, nc, ncrop);
             var sample = pipe.Run(new VideoFileSource(pr.GetValue(video)!), 0, new Random(0));
             var clips = Tensor.FromArray(sample.Data, sample.Views, sample.Frames, 3, sample.Height, sample.Width);
-            var probs = Trainer.AveragedProbabilities((IVideoModel)net, clips, sample.Views);
+            var probs = Evaluator.AveragedProbabilities(net, clips, sample.Views);
             foreach (var i in Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).Take(5))
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{probs[i]:F4}  {names[i]}"));
             return 0;

@@ -13,7 +13,7 @@ namespace Sifa.Models;
 /// <param name="StemStride">Temporal stride s of the stem (a [s,7,7] conv with stride [s,2,2]).</param>
 /// <param name="Dropout">Dropout before the classifier.</param>
 public sealed record ResNetConfig(int[] Layers, int Width = 64, int NumClasses = 400, int[]? SifaStages = null,
-    SifaOptions? Sifa = null, int StemStride = 1, float Dropout = 0.5f)
+    SifaOptions? Sifa = null, int StemStride = 1, float Dropout = 0.5f) : IVideoModelConfig
 {
     /// <summary>The stages with SIFA (default res3–res5).</summary>
     public int[] Stages => SifaStages ?? new[] { 2, 3, 4 };
@@ -24,7 +24,7 @@ public sealed record ResNetConfig(int[] Layers, int Width = 64, int NumClasses =
 /// the bottlenecks of <see cref="ResNetConfig.SifaStages"/>; with no SIFA stage it is the C2D baseline.
 /// Parameter names are torchvision's, so ImageNet checkpoints load by key.
 /// </summary>
-public sealed class SifaResNet : Module, IVideoModel
+public sealed class SifaResNet : VideoModel<ResNetConfig>
 {
     private readonly StemConv _conv1;
     private readonly BatchNorm2d _bn1;
@@ -35,10 +35,9 @@ public sealed class SifaResNet : Module, IVideoModel
     /// <summary>Builds the network.</summary>
     /// <param name="config">The configuration.</param>
     /// <param name="gen">Initialisation generator (seeded for reproducibility).</param>
-    public SifaResNet(ResNetConfig config, Generator? gen = null)
+    public SifaResNet(ResNetConfig config, Generator? gen = null) : base(config)
     {
         gen ??= new Generator(0);
-        Config = config;
         int s = config.StemStride;
         _conv1 = RegisterModule("conv1", new StemConv(config.Width, 7, stride: 2, padding: 3, temporalStride: s, bias: false, gen: gen));
         _bn1 = RegisterModule("bn1", new BatchNorm2d(config.Width));
@@ -47,7 +46,7 @@ public sealed class SifaResNet : Module, IVideoModel
         {
             int planes = config.Width << i, stride = i == 0 ? 1 : 2;
             var blocks = new ModuleList<Bottleneck>();
-            var sifa = config.Stages.Contains(i + 1) ? config.Sifa ?? new SifaOptions() : null;
+            var sifa = SifaOf(i + 1);
             for (int j = 0; j < config.Layers[i]; j++)
             {
                 bool ds = j == 0 && (stride != 1 || inplanes != planes * Bottleneck.Expansion);
@@ -64,28 +63,15 @@ public sealed class SifaResNet : Module, IVideoModel
                 Init.KaimingNormalFanOut(p.Data, gen);
     }
 
-    /// <summary>The configuration.</summary>
-    public ResNetConfig Config { get; }
-
     /// <inheritdoc/>
-    public int TemporalStride => Config.StemStride;
-
-    /// <summary>Logits (N, classes) for clips (N, T, 3, H, W).</summary>
-    /// <param name="clip">The clips.</param>
-    /// <returns>The logits.</returns>
-    public Variable Forward(Variable clip)
+    protected override Variable Logits(Variable groups, int clips, int frames)
     {
-        if (clip.Rank != 5 || clip.Shape[2] != 3)
-            throw new ArgumentException($"SifaResNet expects clips (N, T, 3, H, W), got {Tensor.Fmt(clip.Shape)}");
-        int n = clip.Shape[0], t = clip.Shape[1], h = clip.Shape[3], w = clip.Shape[4], s = Config.StemStride;
-        int tf = t / s;
-        var x = StemConv.GroupFrames(clip, s);
-        x = Ops.MaxPool2d(_bn1.ForwardRelu(_conv1.Forward(x)), 3, 2, 1);
+        var x = Ops.MaxPool2d(_bn1.ForwardRelu(_conv1.Forward(groups)), 3, 2, 1);
         foreach (var stage in _stages)
             foreach (var blk in stage)
-                x = blk.Forward(x, tf);
+                x = blk.Forward(x, frames);
         int c = x.Shape[1];
-        var pooled = Ops.Mean(Ops.Reshape(x, n, tf, c, -1), new[] { 1, 3 });
+        var pooled = Ops.Mean(Ops.Reshape(x, clips, frames, c, -1), new[] { 1, 3 });
         return _fc.Forward(_dropout.Forward(pooled));
     }
 }

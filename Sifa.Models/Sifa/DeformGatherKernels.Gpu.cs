@@ -34,14 +34,7 @@ internal static class DeformGatherGpuKernels
         for (int c = 0; c < s.C; c++)
         {
             int plane = (b * s.C + c) * hw;
-            float d = dOut[((b * s.C + c) * P + j) * hw + pix];
-            if ((t.Mask & 1) != 0) Atomic.Add(ref dImg[plane + t.I0], d * t.W0);
-            if ((t.Mask & 2) != 0) Atomic.Add(ref dImg[plane + t.I1], d * t.W1);
-            if ((t.Mask & 4) != 0) Atomic.Add(ref dImg[plane + t.I2], d * t.W2);
-            if ((t.Mask & 8) != 0) Atomic.Add(ref dImg[plane + t.I3], d * t.W3);
-            float v0 = img[plane + t.I0], v1 = img[plane + t.I1], v2 = img[plane + t.I2], v3 = img[plane + t.I3];
-            gy += d * t.DPy(v0, v1, v2, v3);
-            gx += d * t.DPx(v0, v1, v2, v3);
+            SifaGpuKernels.Args.Scatter(img, dImg, plane, t, dOut[((b * s.C + c) * P + j) * hw + pix], ref gy, ref gx);
         }
         int o = (b * 2 * P + 2 * j) * hw + pix;
         dOffsets[o] = gy;

@@ -35,9 +35,22 @@ internal static class SifaGpuKernels
             return BilinearTaps.At(py, px, H, W);
         }
 
-        // Bilinear sample of channel c of frame n at the taps.
+        // Bilinear sample of one channel plane at the taps.
         public static float Sample(ArrayView<float> x, int plane, in BilinearTaps t) =>
             t.W0 * x[plane + t.I0] + t.W1 * x[plane + t.I1] + t.W2 * x[plane + t.I2] + t.W3 * x[plane + t.I3];
+
+        // The adjoint of Sample for a sample gradient d: adds d·(tap weight) into the plane of dx (atomics: other
+        // threads sample the same pixels), and accumulates d·∂bilinear/∂(py, px) of the plane of x into (gy, gx).
+        public static void Scatter(ArrayView<float> x, ArrayView<float> dx, int plane, in BilinearTaps t, float d, ref float gy, ref float gx)
+        {
+            if ((t.Mask & 1) != 0) Atomic.Add(ref dx[plane + t.I0], d * t.W0);
+            if ((t.Mask & 2) != 0) Atomic.Add(ref dx[plane + t.I1], d * t.W1);
+            if ((t.Mask & 4) != 0) Atomic.Add(ref dx[plane + t.I2], d * t.W2);
+            if ((t.Mask & 8) != 0) Atomic.Add(ref dx[plane + t.I3], d * t.W3);
+            float v0 = x[plane + t.I0], v1 = x[plane + t.I1], v2 = x[plane + t.I2], v3 = x[plane + t.I3];
+            gy += d * t.DPy(v0, v1, v2, v3);
+            gx += d * t.DPx(v0, v1, v2, v3);
+        }
     }
 
     /// <summary>Forward: y = x + A, weights = W (NT, G, P, H, W). One thread per (f, y, x).</summary>
@@ -152,13 +165,7 @@ internal static class SifaGpuKernels
                 Atomic.Add(ref dx[(f * s.C + c) * hw + pix], dS * Args.Sample(x, plane, t));
                 // key gradient: scatter into the sampled frame, and the position gradient
                 float dK = weights[wi] * dy[(f * s.C + c) * hw + pix] + dS * q;
-                if ((t.Mask & 1) != 0) Atomic.Add(ref dx[plane + t.I0], dK * t.W0);
-                if ((t.Mask & 2) != 0) Atomic.Add(ref dx[plane + t.I1], dK * t.W1);
-                if ((t.Mask & 4) != 0) Atomic.Add(ref dx[plane + t.I2], dK * t.W2);
-                if ((t.Mask & 8) != 0) Atomic.Add(ref dx[plane + t.I3], dK * t.W3);
-                float v0 = x[plane + t.I0], v1 = x[plane + t.I1], v2 = x[plane + t.I2], v3 = x[plane + t.I3];
-                gy += dK * t.DPy(v0, v1, v2, v3);
-                gx += dK * t.DPx(v0, v1, v2, v3);
+                Args.Scatter(x, dx, plane, t, dK, ref gy, ref gx);
             }
             dOffsets[o] = gy;
             dOffsets[o + hw] = gx;

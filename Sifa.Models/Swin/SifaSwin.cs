@@ -19,7 +19,7 @@ namespace Sifa.Models;
 /// <param name="StemStride">Temporal stride s of the patch embedding.</param>
 public sealed record SwinConfig(int Image = 224, int Patch = 4, int Embed = 96, int[]? Depths = null, int[]? Heads = null,
     int Window = 7, int NumClasses = 400, int[]? SifaStages = null, SifaOptions? Sifa = null, float MlpRatio = 4f,
-    float DropPath = 0.2f, int StemStride = 1)
+    float DropPath = 0.2f, int StemStride = 1) : IVideoModelConfig
 {
     /// <summary>Blocks per stage (default Swin-T's).</summary>
     public int[] StageDepths => Depths ?? new[] { 2, 2, 6, 2 };
@@ -35,7 +35,7 @@ public sealed record SwinConfig(int Image = 224, int Patch = 4, int Embed = 96, 
 /// SIFA-Transformer (paper section 3.3, Figure 4b; SPEC section 5): a 2D Swin Transformer over every frame with
 /// SIFA in the regular-window blocks of the SIFA stages. Keys follow the official Swin code.
 /// </summary>
-public sealed class SifaSwin : Module, IVideoModel
+public sealed class SifaSwin : VideoModel<SwinConfig>
 {
     private readonly PatchEmbed _patchEmbed;
     private readonly ModuleList<SwinLayer> _layers;
@@ -45,10 +45,9 @@ public sealed class SifaSwin : Module, IVideoModel
     /// <summary>Builds the network.</summary>
     /// <param name="config">The configuration.</param>
     /// <param name="gen">Initialisation generator.</param>
-    public SifaSwin(SwinConfig config, Generator? gen = null)
+    public SifaSwin(SwinConfig config, Generator? gen = null) : base(config)
     {
         gen ??= new Generator(0);
-        Config = config;
         var depths = config.StageDepths;
         var heads = config.StageHeads;
         if (heads.Length != depths.Length) throw new ArgumentException($"{depths.Length} stages but {heads.Length} head counts");
@@ -59,7 +58,7 @@ public sealed class SifaSwin : Module, IVideoModel
         {
             int dim = config.Embed << i, r = res >> i;
             var dpr = Enumerable.Range(first, depths[i]).Select(bi => total > 1 ? config.DropPath * bi / (total - 1) : 0f).ToArray();
-            var sifa = config.Stages.Contains(i + 1) ? config.Sifa ?? new SifaOptions() : null;
+            var sifa = SifaOf(i + 1);
             _layers.Add(new SwinLayer(dim, r, depths[i], heads[i], config.Window, config.MlpRatio, dpr, i < depths.Length - 1, sifa, gen));
             first += depths[i];
         }
@@ -75,27 +74,22 @@ public sealed class SifaSwin : Module, IVideoModel
             }
     }
 
-    /// <summary>The configuration.</summary>
-    public SwinConfig Config { get; }
-
     /// <summary>Channels of the last stage.</summary>
     public int NumFeatures { get; }
 
     /// <inheritdoc/>
-    public int TemporalStride => Config.StemStride;
+    protected override bool AcceptsFrames(int height, int width) => height == Config.Image && width == Config.Image;
 
-    /// <summary>Logits (N, classes) for clips (N, T, 3, H, W).</summary>
-    /// <param name="clip">The clips.</param>
-    /// <returns>The logits.</returns>
-    public Variable Forward(Variable clip)
+    /// <inheritdoc/>
+    protected override string FrameShape => $"{Config.Image}, {Config.Image}";
+
+    /// <inheritdoc/>
+    protected override Variable Logits(Variable groups, int clips, int frames)
     {
-        if (clip.Rank != 5 || clip.Shape[2] != 3 || clip.Shape[3] != Config.Image || clip.Shape[4] != Config.Image)
-            throw new ArgumentException($"SifaSwin expects clips (N, T, 3, {Config.Image}, {Config.Image}), got {Tensor.Fmt(clip.Shape)}");
-        int n = clip.Shape[0], tf = clip.Shape[1] / Config.StemStride;
-        var x = _patchEmbed.Forward(StemConv.GroupFrames(clip, Config.StemStride));
-        foreach (var layer in _layers) x = layer.Forward(x, tf);
+        var x = _patchEmbed.Forward(groups);
+        foreach (var layer in _layers) x = layer.Forward(x, frames);
         x = _norm.Forward(x);
-        var pooled = Ops.Mean(Ops.Reshape(x, n, -1, x.Shape[2]), new[] { 1 });
+        var pooled = Ops.Mean(Ops.Reshape(x, clips, -1, x.Shape[2]), new[] { 1 });
         return _head.Forward(pooled);
     }
 }

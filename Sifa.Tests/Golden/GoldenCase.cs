@@ -34,6 +34,7 @@ public sealed class GoldenCase
         Kind = Metadata.TryGetValue("kind", out var k) ? k : "";
         using var doc = JsonDocument.Parse(Metadata.TryGetValue("config", out var cfg) && cfg.Length > 0 ? cfg : "{}");
         Config = doc.RootElement.Clone();
+        Settings = new GoldenConfig(Name, "", Config);
     }
 
     /// <summary>Reads a golden file (same as the constructor).</summary>
@@ -52,6 +53,9 @@ public sealed class GoldenCase
 
     /// <summary>The parsed <c>config</c> metadata (an empty object when absent).</summary>
     public JsonElement Config { get; }
+
+    /// <summary>The config, read strictly (wrong field types fail naming the case and field).</summary>
+    public GoldenConfig Settings { get; }
 
     /// <summary>All string metadata.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
@@ -82,47 +86,20 @@ public sealed class GoldenCase
     private NamedTensor Get(string name) => _tensors.TryGetValue(name, out var t) ? t
         : throw new KeyNotFoundException($"{Name}: golden file {Path} has no tensor '{name}' (it has {string.Join(", ", _tensors.Keys)})");
 
-    /// <summary>An integer config value (or the default when absent or null).</summary>
-    /// <param name="key">Config key.</param>
-    /// <param name="fallback">Default.</param>
-    /// <returns>The value.</returns>
-    public int Int(string key, int fallback) =>
-        Config.ValueKind == JsonValueKind.Object && Config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : fallback;
+    /// <summary>An integer config value (the default when absent or null; a wrong JSON type fails).</summary>
+    public int Int(string key, int fallback) => Settings.Int(key, fallback);
 
-    /// <summary>A string config value (or the default).</summary>
-    /// <param name="key">Config key.</param>
-    /// <param name="fallback">Default.</param>
-    /// <returns>The value.</returns>
-    public string Str(string key, string fallback) =>
-        Config.ValueKind == JsonValueKind.Object && Config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : fallback;
+    /// <summary>A string config value (the default when absent or null; a wrong JSON type fails).</summary>
+    public string Str(string key, string fallback) => Settings.Str(key, fallback);
 
-    /// <summary>A number config value (or the default).</summary>
-    /// <param name="key">Config key.</param>
-    /// <param name="fallback">Default.</param>
-    /// <returns>The value.</returns>
-    public double Number(string key, double fallback) =>
-        Config.ValueKind == JsonValueKind.Object && Config.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : fallback;
+    /// <summary>A number config value (the default when absent or null; a wrong JSON type fails).</summary>
+    public double Number(string key, double fallback) => Settings.Number(key, fallback);
 
-    /// <summary>A boolean config value (or the default).</summary>
-    /// <param name="key">Config key.</param>
-    /// <param name="fallback">Default.</param>
-    /// <returns>The value.</returns>
-    public bool Bool(string key, bool fallback) =>
-        Config.ValueKind == JsonValueKind.Object && Config.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : fallback;
+    /// <summary>A boolean config value (the default when absent or null; a wrong JSON type fails).</summary>
+    public bool Bool(string key, bool fallback) => Settings.Bool(key, fallback);
 
-    /// <summary>An integer-list config value; a single number becomes a one-element list.</summary>
-    /// <param name="key">Config key.</param>
-    /// <returns>The values, or null when absent.</returns>
-    public int[]? IntList(string key)
-    {
-        if (Config.ValueKind != JsonValueKind.Object || !Config.TryGetProperty(key, out var v)) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.Array => v.EnumerateArray().Select(e => e.GetInt32()).ToArray(),
-            JsonValueKind.Number => new[] { v.GetInt32() },
-            _ => null,
-        };
-    }
+    /// <summary>An integer-list config value; a single number becomes a one-element list; null when absent.</summary>
+    public int[]? IntList(string key) => Settings.IntList(key);
 
     /// <summary>
     /// Asserts that <paramref name="actual"/> matches the stored tensor <paramref name="name"/> within

@@ -20,12 +20,19 @@ public class GoldenTests
 
     /// <summary>Runs one golden case.</summary>
     /// <param name="file">File name inside the golden folder.</param>
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(Files))]
-    public void Case(string file)
+    public void Case(string file) => GoldenRunner.Run(new GoldenCase(Path.Combine(GoldenFolder.Path, file)));
+}
+
+/// <summary>Dispatches a golden case on its kind.</summary>
+public static class GoldenRunner
+{
+    /// <summary>Runs a case through the runner of its kind; a kind no runner knows fails (a new kind must get one).</summary>
+    /// <param name="c">The case.</param>
+    public static void Run(GoldenCase c)
     {
-        var c = new GoldenCase(Path.Combine(GoldenFolder.Path, file));
         bool ran = SingleOpCases.TryRun(c.Kind, c) || SifaCases.TryRun(c.Kind, c) || ModuleCases.TryRun(c.Kind, c) || ModelCases.TryRun(c.Kind, c);
-        Skip.IfNot(ran, $"kind {c.Kind} not implemented");
+        if (!ran) Assert.Fail($"{c.Name}: no golden runner for kind '{c.Kind}' ({c.Path})");
     }
 }

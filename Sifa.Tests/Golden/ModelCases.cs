@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Sifa.Autograd;
 using Sifa.Models;
 using Sifa.Nn;
@@ -22,20 +21,19 @@ public static class ModelCases
     public static bool TryRun(string kind, GoldenCase c)
     {
         if (kind != "model") return false;
-        var module = Build(c);
-        var model = (IVideoModel)module;
-        ModuleCases.LoadState(c, module);
+        var model = Build(c);
+        ModuleCases.LoadState(c, model);
         var clip = c.T("in.clip");
         var target = c.Ints("in.target");
         float smoothing = (float)c.Number("label_smoothing", 0);
 
-        module.Train();
+        model.Train();
         var logits = model.Forward(new Variable(clip));
         var loss = Ops.CrossEntropy(logits, target, smoothing);
         AssertModelClose(c, "out.logits", logits.Data);
         AssertModelClose(c, "out.loss", loss.Data);
         loss.Backward();
-        var parms = module.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        var parms = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
         foreach (var n in c.Names.Where(n => n.StartsWith("grad.param.", StringComparison.Ordinal)))
         {
             var key = n["grad.param.".Length..];
@@ -46,30 +44,31 @@ public static class ModelCases
 
         if (c.Has("out.eval_logits"))
         {
-            module.Eval();
+            model.Eval();
             using (GradMode.NoGrad()) AssertModelClose(c, "out.eval_logits", model.Forward(new Variable(clip)).Data);
-            var bufs = module.NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer.Tensor);
+            var bufs = model.NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer.Tensor);
             foreach (var n in c.Names.Where(n => n.StartsWith("buf_after.", StringComparison.Ordinal)))
                 AssertModelClose(c, n, bufs[n["buf_after.".Length..]]);
         }
 
         // Two optimizer steps from the initial state, a fresh forward/backward per step, training mode.
-        ModuleCases.LoadState(c, module);
-        module.Train();
-        foreach (var p in module.Parameters()) p.Grad = null;
+        ModuleCases.LoadState(c, model);
+        model.Train();
+        foreach (var p in model.Parameters()) p.Grad = null;
         Optimizer opt;
         double[] lrs;
-        if (c.Config.TryGetProperty("sgd", out var sgd))
+        var cfg = c.Settings;
+        if (cfg.Section("sgd") is { } sgd)
         {
-            lrs = sgd.GetProperty("lrs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-            opt = new SGD(module.Parameters(), lrs[0], momentum: sgd.GetProperty("momentum").GetDouble(), weightDecay: sgd.GetProperty("weight_decay").GetDouble());
+            lrs = sgd.Numbers("lrs");
+            opt = new SGD(model.Parameters(), lrs[0], momentum: sgd.Number("momentum"), weightDecay: sgd.Number("weight_decay"));
         }
         else
         {
-            var aw = c.Config.GetProperty("adamw");
-            lrs = aw.GetProperty("lrs").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-            var betas = aw.GetProperty("betas").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-            opt = new AdamW(module.Parameters(), lrs[0], betas[0], betas[1], aw.GetProperty("eps").GetDouble(), aw.GetProperty("weight_decay").GetDouble());
+            var aw = cfg.Section("adamw") ?? throw new InvalidDataException($"{c.Name}: config has neither 'sgd' nor 'adamw'");
+            lrs = aw.Numbers("lrs");
+            var betas = aw.Numbers("betas");
+            opt = new AdamW(model.Parameters(), lrs[0], betas[0], betas[1], aw.Number("eps"), aw.Number("weight_decay"));
         }
         foreach (var lr in lrs)
         {
@@ -83,7 +82,17 @@ public static class ModelCases
         return true;
     }
 
-    private static Module Build(GoldenCase c) => ModelConfigJson.Build(c.Config);
+    private static VideoModel Build(GoldenCase c)
+    {
+        try
+        {
+            return ModelConfigJson.Build(c.Config);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{c.Name}: {e.Message}", e);
+        }
+    }
 
     /// <summary>Asserts max|a-b| ≤ 2e-3 · max|b| for one tensor.</summary>
     /// <param name="c">The case.</param>

@@ -1,5 +1,6 @@
 using Sifa.Data;
 using Sifa.Models;
+using Sifa.Nn.Optim;
 using Sifa.Tensors;
 using Sifa.Training;
 
@@ -35,8 +36,8 @@ public class TrainerTests
 
         Assert.Equal(2, resumed.Count);
         for (int i = 0; i < 2; i++) Assert.Equal(full[i] with { Seconds = 0 }, resumed[i] with { Seconds = 0 });
-        var l1 = File.ReadAllLines(Path.Combine(a, Trainer.MetricsFile));
-        var l2 = File.ReadAllLines(Path.Combine(b, Trainer.MetricsFile));
+        var l1 = File.ReadAllLines(Path.Combine(a, CheckpointStore.MetricsFile));
+        var l2 = File.ReadAllLines(Path.Combine(b, CheckpointStore.MetricsFile));
         Assert.Equal(2, l2.Length);
         static string Strip(string s) => System.Text.RegularExpressions.Regex.Replace(s, "\"seconds\":[^,}]*", "");
         Assert.Equal(l1.Select(Strip), l2.Select(Strip));
@@ -45,21 +46,33 @@ public class TrainerTests
     }
 
     [Fact]
-    public void CudaDeviceFailsClearly()
+    public void UnavailableDeviceFailsBeforeAnyWork()
     {
-        var e = Assert.Throws<NotSupportedException>(() => TrainerOptions.CheckDevice("cuda"));
-        Assert.Contains("CUDA backend not available in this build", e.Message);
-        TrainerOptions.CheckDevice("cpu");
+        if (Backends.TryGet(Device.Cuda, out _)) return; // a machine with a GPU backend: nothing to refuse
+        var (train, val) = Data(16, 8);
+        string dir = Tmp();
+        var m = Presets.Create("sifa-tiny", 8, null, 16, new Generator(1));
+        var e = Assert.Throws<NotSupportedException>(() => new Trainer(m, train, val, Opts(dir, 1) with { Device = Device.Cuda }, TextWriter.Null));
+        Assert.Contains("cuda", e.Message);
+        Assert.Empty(Directory.GetFiles(dir));
+        new TrainerOptions { Device = Device.Parse("cpu") }.Validate();
+    }
+
+    [Fact]
+    public void DefaultsAreTheDocumentedOnes()
+    {
+        var d = TrainerOptions.Defaults;
+        Assert.Equal((8, 1e-3, "adamw", Device.Cpu), (d.Epochs, d.Lr, d.Optimizer, d.Device));
     }
 
     [Fact]
     public void TopKAndClipping()
     {
         var scores = new float[] { 0.1f, 0.7f, 0.2f, 0.5f, 0.3f, 0.2f };
-        Assert.Equal(1, Trainer.CountTopK(scores, 3, new[] { 1, 1 }, 1));
-        Assert.Equal(2, Trainer.CountTopK(scores, 3, new[] { 1, 1 }, 2));
+        Assert.Equal(1, Metrics.CountTopK(scores, 3, new[] { 1, 1 }, 1));
+        Assert.Equal(2, Metrics.CountTopK(scores, 3, new[] { 1, 1 }, 2));
         var p = new Sifa.Autograd.Variable(Tensor.Zeros(2), true) { Grad = Tensor.FromArray(new[] { 3f, 4f }, 2) };
-        Assert.Equal(5, Trainer.ClipGradNorm(new[] { p }, 1), 5);
+        Assert.Equal(5, GradClip.ClipGradNorm(new[] { p }, 1), 5);
         Assert.Equal(new[] { 0.6f, 0.8f }, p.Grad!.ToArray().Select(v => MathF.Round(v, 4)));
     }
 
@@ -80,14 +93,14 @@ public class TrainerTests
         var (train, val) = Data(64, 16);
         string dir = Tmp();
         var m = Presets.Create("sifa-tiny", 8, null, 16, new Generator(2));
-        var before = Trainer.Evaluate(m, train, 16, 0);
+        var before = Evaluator.Evaluate(m, train, 16, 0);
         var hist = new Trainer(m, train, val, Opts(dir, 1) with { Lr = 3e-3 }, TextWriter.Null).Run();
-        var after = Trainer.Evaluate(m, train, 16, 0);
+        var after = Evaluator.Evaluate(m, train, 16, 0);
         Assert.True(after.Loss < before.Loss, $"loss {before.Loss} -> {after.Loss}");
         Assert.Single(hist);
-        foreach (var f in new[] { Trainer.MetricsFile, Trainer.CurvesFile, Trainer.CheckpointFile, Trainer.OptimizerFile, Trainer.StateFile })
+        foreach (var f in new[] { CheckpointStore.MetricsFile, CheckpointStore.CurvesFile, CheckpointStore.CheckpointFile, CheckpointStore.OptimizerFile, CheckpointStore.StateFile })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
-        var line = File.ReadAllLines(Path.Combine(dir, Trainer.MetricsFile)).Single();
+        var line = File.ReadAllLines(Path.Combine(dir, CheckpointStore.MetricsFile)).Single();
         foreach (var k in new[] { "epoch", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5", "lr", "seconds" }) Assert.Contains($"\"{k}\"", line);
     }
 }

@@ -9,8 +9,7 @@ using Sifa.Tensors;
 const int classes = 8, image = 32, frames = 4, batch = 2;
 var gen = new Generator(42);
 
-Module model = Presets.Create("sifa-tiny", numClasses: classes, image: image, gen: new Generator(0));
-var net = (IVideoModel)model;
+VideoModel model = Presets.Create("sifa-tiny", numClasses: classes, image: image, gen: new Generator(0));
 Console.WriteLine($"model: sifa-tiny, {model.ParameterCount():N0} parameters, {classes} classes, {frames}x{image}x{image} clips");
 
 // One training step: forward, cross-entropy, backward, SGD.
@@ -19,7 +18,7 @@ int[] labels = { 3, 5 };
 var opt = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
 model.Train();
 opt.ZeroGrad();
-var logits = net.Forward(clips);
+var logits = model.Forward(clips);
 var loss = Ops.CrossEntropy(logits, labels);
 loss.Backward();
 opt.Step();
@@ -27,7 +26,7 @@ Console.WriteLine($"train step: logits [{string.Join(", ", logits.Data.Shape)}],
 
 using (GradMode.NoGrad())
 {
-    var after = Ops.CrossEntropy(net.Forward(clips), labels);
+    var after = Ops.CrossEntropy(model.Forward(clips), labels);
     Console.WriteLine($"loss after the step (train mode, same clips): {after.Data.Item():F4}");
 }
 
@@ -36,7 +35,7 @@ model.Eval();
 using (GradMode.NoGrad())
 {
     var clip = new Variable(Tensor.RandN(gen, new[] { 1, frames, 3, image, image }));
-    float[] probs = Ops.Softmax(net.Forward(clip), dim: -1).Data.ToArray();
+    float[] probs = Ops.Softmax(model.Forward(clip), dim: -1).Data.ToArray();
     int top = Array.IndexOf(probs, probs.Max());
     Console.WriteLine($"prediction: class {top} (p = {probs[top]:F3}); probabilities [{string.Join(", ", probs.Select(p => p.ToString("F3")))}]");
 }

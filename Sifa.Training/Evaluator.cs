@@ -1,0 +1,71 @@
+using Sifa.Autograd;
+using Sifa.Data;
+using Sifa.Models;
+using Sifa.Nn;
+using Sifa.Tensors;
+
+namespace Sifa.Training;
+
+/// <summary>Results of an evaluation pass.</summary>
+/// <param name="Loss">Mean cross-entropy of the (view-averaged) predictions.</param>
+/// <param name="Top1">Top-1 accuracy in [0, 1].</param>
+/// <param name="Top5">Top-5 accuracy in [0, 1].</param>
+/// <param name="Samples">Samples evaluated.</param>
+public sealed record EvalResult(double Loss, double Top1, double Top5, int Samples)
+{
+    /// <summary>The result of evaluating nothing (no validation data).</summary>
+    public static EvalResult None { get; } = new(double.NaN, double.NaN, double.NaN, 0);
+}
+
+/// <summary>Multi-view evaluation of a video model on the device its parameters live on.</summary>
+public static class Evaluator
+{
+    /// <summary>
+    /// Evaluates in eval mode without gradients: softmax of every view, averaged over a sample's views
+    /// (clips × crops), then top-1 / top-5 and the mean negative log of the averaged probability of the label.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="data">The data (its pipeline decides the views).</param>
+    /// <param name="batchSize">Samples per batch.</param>
+    /// <param name="workers">Loader workers.</param>
+    /// <param name="seed">Loader seed.</param>
+    public static EvalResult Evaluate(VideoModel model, IVideoDataset data, int batchSize, int workers = 1, int seed = 0)
+    {
+        bool was = model.IsTraining;
+        model.Eval();
+        var loader = new VideoDataLoader(data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false, Seed = seed, Workers = workers });
+        double loss = 0; int top1 = 0, top5 = 0, n = 0;
+        using (GradMode.NoGrad())
+        {
+            foreach (var batch in loader.GetEpoch(0))
+            {
+                float[] probs;
+                using (TensorScope.Begin()) probs = AveragedProbabilities(model, batch.Clips, batch.ViewsPerSample);
+                int k = probs.Length / batch.Count;
+                for (int i = 0; i < batch.Count; i++) loss -= Math.Log(Math.Max(1e-12, probs[i * k + batch.Labels[i]]));
+                top1 += Metrics.CountTopK(probs, k, batch.Labels, 1);
+                top5 += Metrics.CountTopK(probs, k, batch.Labels, 5);
+                n += batch.Count;
+            }
+        }
+        model.Train(was);
+        return new EvalResult(loss / Math.Max(1, n), (double)top1 / Math.Max(1, n), (double)top5 / Math.Max(1, n), n);
+    }
+
+    /// <summary>
+    /// Class probabilities per sample, read back to the host: softmax of each view's logits averaged over consecutive
+    /// groups of <paramref name="views"/> rows. The clips (N * V, T, 3, H, W) move to the model's device first.
+    /// </summary>
+    /// <returns>Row-major (N, classes) probabilities.</returns>
+    public static float[] AveragedProbabilities(VideoModel model, Tensor clips, int views)
+    {
+        using var _ = GradMode.NoGrad();
+        var p = Ops.Softmax(model.Forward(new Variable(clips.ToDevice(model.Device))), -1);
+        int rows = p.Shape[0], k = p.Shape[1], n = rows / views;
+        var a = p.Data.ToArray();
+        var r = new float[n * k];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < k; j++) r[i / views * k + j] += a[i * k + j] / views;
+        return r;
+    }
+}
