@@ -115,17 +115,18 @@ public sealed partial class CheckpointStore
     /// <param name="model">The model to load.</param>
     /// <param name="optimizer">The optimizer to load.</param>
     /// <returns>Where the resumed run stopped, or null for a fresh start.</returns>
-    /// <exception cref="InvalidOperationException">Nothing to resume, or a run is there and overwriting was not asked for.</exception>
+    /// <exception cref="ArgumentException">Nothing to resume, or a run is there and overwriting was not asked for: the
+    /// settings do not fit the folder (the message says which flag to change).</exception>
     /// <exception cref="InvalidDataException">The checkpoint is incomplete or its parts disagree (the message says which).</exception>
     public ResumePoint? Begin(ResumeMode mode, bool overwrite, Module model, Optimizer optimizer)
     {
         var (kind, _) = Find();
-        if (mode == ResumeMode.Required && kind == Found.None) throw new InvalidOperationException(NothingToResume());
+        if (mode == ResumeMode.Required && kind == Found.None) throw new ArgumentException(NothingToResume());
         if (mode != ResumeMode.Never && kind != Found.None) return Load(model, optimizer);
         if (HoldsRun)
         {
             if (!overwrite)
-                throw new InvalidOperationException($"{Dir} already holds a run ({Describe()}): pass --resume to continue it, --overwrite to replace it, or another --out");
+                throw new ArgumentException($"{Dir} already holds a run ({Describe()}): pass --resume to continue it, --overwrite to replace it, or another --out");
             _log.WriteLine($"overwriting the run in {Dir} ({Describe()})");
             RemoveRun();
         }
@@ -138,7 +139,7 @@ public sealed partial class CheckpointStore
     /// <summary>Checks the committed checkpoint and loads it into <paramref name="model"/> and <paramref name="optimizer"/>
     /// (nothing is loaded unless every part agrees), then deletes stale temporary files and superseded checkpoints.</summary>
     /// <returns>Where the saved run stopped.</returns>
-    /// <exception cref="InvalidOperationException">There is no checkpoint.</exception>
+    /// <exception cref="ArgumentException">There is no checkpoint.</exception>
     /// <exception cref="InvalidDataException">The checkpoint is incomplete or its parts disagree (the message says which).</exception>
     public ResumePoint Load(Module model, Optimizer optimizer)
     {
@@ -148,7 +149,7 @@ public sealed partial class CheckpointStore
             Found.Unit => CheckpointUnit.Read(PathOf(name!)),
             Found.Flat => CheckpointUnit.ReadFlat(Dir, CheckpointFile),
             Found.BadPointer => throw new InvalidDataException($"refusing to resume from {Dir}: {name}"),
-            _ => throw new InvalidOperationException(NothingToResume()),
+            _ => throw new ArgumentException(NothingToResume()),
         };
         try
         {

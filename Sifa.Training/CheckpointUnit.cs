@@ -124,7 +124,8 @@ internal static partial class CheckpointUnit
     private static T ReadPart<T>(string path, Func<string, T> read, Func<string, string> refuse)
     {
         try { return read(path); }
-        catch (InvalidDataException e) { throw new InvalidDataException(refuse(e.Message), e); }
+        // The readers raise InvalidDataException or CheckpointFormatException (an IOException), both naming the file.
+        catch (Exception e) when (e is InvalidDataException or IOException) { throw new InvalidDataException(refuse(e.Message), e); }
     }
 
     private static void CheckStamp(string file, IReadOnlyDictionary<string, string> found, Dictionary<string, string> expected, Func<string, string> refuse)

@@ -8,9 +8,21 @@ namespace Sifa.Tests.TrainingTests;
 
 /// <summary>The checkpoint unit: layout, commit, the checks on resume, cleanup and write failures (in process; the
 /// kill tests in <see cref="CheckpointKillTests"/> run the CLI).</summary>
-public class CheckpointStoreTests
+public sealed class CheckpointStoreTests : IDisposable
 {
-    private static string Tmp() => Directory.CreateTempSubdirectory("sifa-ckpt-").FullName;
+    private readonly List<string> _dirs = new();
+
+    private string Tmp()
+    {
+        var d = Directory.CreateTempSubdirectory("sifa-ckpt-").FullName;
+        _dirs.Add(d);
+        return d;
+    }
+
+    public void Dispose()
+    {
+        foreach (var d in _dirs) Directory.Delete(d, recursive: true);
+    }
 
     private static (Linear Model, AdamW Opt) Net(int seed = 1)
     {
@@ -134,7 +146,7 @@ public class CheckpointStoreTests
             Assert.Contains(message, e.Message);
         }
         // A new run does not silently replace it either; --overwrite does.
-        Assert.Throws<InvalidOperationException>(() => new CheckpointStore(dir).Begin(ResumeMode.Never, false, m, opt));
+        Assert.Throws<ArgumentException>(() => new CheckpointStore(dir).Begin(ResumeMode.Never, false, m, opt));
         Assert.Null(new CheckpointStore(dir).Begin(ResumeMode.Never, true, m, opt));
         Assert.Empty(Listing(dir));
     }
@@ -144,12 +156,12 @@ public class CheckpointStoreTests
     {
         string dir = Tmp();
         var (m, opt) = Net();
-        var e = Assert.Throws<InvalidOperationException>(() => new CheckpointStore(dir).Begin(ResumeMode.Required, false, m, opt));
+        var e = Assert.Throws<ArgumentException>(() => new CheckpointStore(dir).Begin(ResumeMode.Required, false, m, opt));
         Assert.Contains("nothing to resume", e.Message);
         Assert.Null(new CheckpointStore(dir).Begin(ResumeMode.Auto, false, m, opt));
 
         Run(dir, 1, m, opt);
-        var e2 = Assert.Throws<InvalidOperationException>(() => new CheckpointStore(dir).Begin(ResumeMode.Never, false, m, opt));
+        var e2 = Assert.Throws<ArgumentException>(() => new CheckpointStore(dir).Begin(ResumeMode.Never, false, m, opt));
         Assert.Contains("already holds a run (checkpoint ckpt-epoch-0001)", e2.Message);
         Assert.True(File.Exists(Path.Combine(dir, CheckpointStore.LatestFile)));
         var log = new StringWriter();
