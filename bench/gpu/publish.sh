@@ -18,6 +18,7 @@ dotnet publish "$repo/Sifa.Cli" -c Release -r linux-x64 --self-contained \
   -p:DebugType=none -o "$out"
 rm -f "$out"/*.pdb "$out"/*.xml   # only the executable travels
 cp "$ref/bench_torch.py" "$ref/sifa_ref.py" "$out/"
+chmod u+w "$out"/*.py
 chmod +x "$out/sifa"
 
 size_mb=$(( $(du -sk "$out" | cut -f1) / 1024 ))
