@@ -3,7 +3,7 @@ using Sifa.Cli.Bench;
 
 namespace Sifa.Cli.Commands;
 
-/// <summary><c>sifa bench gemm|sifa-op|conv|bn|step</c>: micro and training-step benchmarks.</summary>
+/// <summary><c>sifa bench gemm|sifa-op|conv|bn|step|gpu</c>: micro and training-step benchmarks.</summary>
 internal static class BenchCommands
 {
     public static Command Create()
@@ -38,6 +38,7 @@ internal static class BenchCommands
         bench.Add(bn);
 
         bench.Add(StepBench.CreateCommand());
+        bench.Add(GpuCheck.CreateCommand());
         return bench;
     }
 }
