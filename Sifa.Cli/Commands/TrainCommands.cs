@@ -74,8 +74,9 @@ internal static class TrainCommands
         var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => Defaults.WarmupSteps, Description = "Warm-up optimizer steps" };
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => Defaults.LabelSmoothing, Description = "Label smoothing" };
         var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => Defaults.ClipGradNorm, Description = "Global gradient-norm clip (0: off)" };
+        var onNan = new Option<string>("--on-nan") { DefaultValueFactory = _ => "stop", Description = "At a step with a non-finite loss or gradient: stop (exit 1, last checkpoint kept) | skip-step" };
         var pretrained = PretrainedOption.Create();
-        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, lr, optim, wd, warmup, smoothing, clip, pretrained }) cmd.Add(o);
+        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained }) cmd.Add(o);
         cmd.SetAction(pr =>
         {
             string model = pr.GetValue(d.Model)!;
@@ -103,7 +104,7 @@ internal static class TrainCommands
                 Epochs = pr.GetValue(epochs), BatchSize = pr.GetValue(batch), Lr = pr.GetValue(lr), Optimizer = pr.GetValue(optim)!.ToLowerInvariant(),
                 WeightDecay = pr.GetValue(wd), WarmupSteps = pr.GetValue(warmup), LabelSmoothing = pr.GetValue(smoothing), ClipGradNorm = pr.GetValue(clip),
                 Seed = seed, Workers = pr.GetValue(d.Workers), Device = device, OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
-                Resume = pr.GetValue(resume),
+                Resume = pr.GetValue(resume), OnNan = ParseNanPolicy(pr.GetValue(onNan)!),
             };
             Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -114,6 +115,13 @@ internal static class TrainCommands
         });
         return cmd;
     }
+
+    private static NanPolicy ParseNanPolicy(string s) => s.ToLowerInvariant() switch
+    {
+        "stop" => NanPolicy.Stop,
+        "skip-step" => NanPolicy.SkipStep,
+        _ => throw new ArgumentException($"--on-nan '{s}': expected stop or skip-step"),
+    };
 
     private static Option<int> BatchOption() =>
         new("--batch") { DefaultValueFactory = _ => Defaults.BatchSize, Description = "Batch size" };
@@ -180,6 +188,7 @@ internal static class TrainCommands
             var sample = pipe.Run(new VideoFileSource(pr.GetValue(video)!), 0, new Random(0));
             var clips = Tensor.FromArray(sample.Data, sample.Views, sample.Frames, 3, sample.Height, sample.Width);
             var probs = Evaluator.AveragedProbabilities(net, clips, sample.Views);
+            if (!probs.All(float.IsFinite)) throw new NonFiniteException($"{pr.GetValue(video)}: the model's probabilities are not finite");
             foreach (var i in Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).Take(5))
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{probs[i]:F4}  {names[i]}"));
             return 0;
@@ -188,9 +197,11 @@ internal static class TrainCommands
     }
 
     // Sifa checkpoints load strictly; PyTorch .pth files go through the importer (derived buffers recomputed, SPEC section 6).
+    // Weights with a NaN or infinity are refused: they would score NaN, which means nothing.
     private static void LoadWeights(Sifa.Nn.Module net, string path)
     {
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) net.Load(path);
         else PretrainedOption.Apply(net, path);
+        Evaluator.EnsureFiniteWeights(net, path);
     }
 }
