@@ -75,7 +75,7 @@ public sealed class Trainer
         var loader = new VideoDataLoader(_train, new DataLoaderOptions
         {
             BatchSize = o.BatchSize, Shuffle = true, Seed = o.Seed, Workers = o.Workers, DropLast = _train.Count >= 2 * o.BatchSize,
-            Strict = o.StrictData, BadSamples = BadSamplePolicy.Drop, OnBadSample = b => ReportBadSample("train", b),
+            Strict = o.StrictData, BadSamples = BadSamplePolicy.Drop, OnBadSample = b => ReportBadSample("training", b),
         });
         long total = (long)loader.BatchesPerEpoch * o.Epochs;
         var sched = new CosineSchedule(opt, Math.Min(o.WarmupSteps, Math.Max(0, total - 1)), total);
@@ -109,8 +109,8 @@ public sealed class Trainer
             store.WriteCurves(History);
             store.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History);
             var notes = new List<string>();
-            if (m.TrainBadSamples > 0) notes.Add($"{m.TrainBadSamples} bad train samples");
-            if (m.ValBadSamples > 0) notes.Add($"{m.ValBadSamples} bad val samples");
+            if (m.TrainBadSamples > 0) notes.Add($"{m.TrainBadSamples} bad training samples");
+            if (m.ValBadSamples > 0) notes.Add($"{m.ValBadSamples} bad validation samples");
             if (m.SkippedSteps > 0) notes.Add($"{m.SkippedSteps} non-finite steps skipped");
             _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {m.Epoch}/{o.Epochs}: train loss {m.TrainLoss:F4} top1 {m.TrainTop1:F3} | val loss {m.ValLoss:F4} top1 {m.ValTop1:F3} top5 {m.ValTop5:F3} | lr {m.Lr:G3} | {m.Seconds:F1}s")
