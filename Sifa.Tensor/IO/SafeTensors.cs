@@ -12,7 +12,10 @@ public sealed record NamedTensor(string DType, Tensor Tensor);
 /// <summary>
 /// Reads and writes the safetensors format: 8-byte little-endian header length, a JSON header mapping each
 /// name to <c>dtype</c>, <c>shape</c> and <c>data_offsets</c> (plus an optional <c>__metadata__</c> string
-/// map), then the raw little-endian data.
+/// map), then the raw little-endian data. Reading enforces the reference implementation's rules: a header of at most
+/// 100 MB holding one JSON object, no duplicate keys, known dtypes, offsets whose length is exactly dtype size × shape
+/// product, and offsets that (sorted) tile the data buffer from 0 to the end of the file with no gap, overlap or
+/// trailing byte. Any violation is a <see cref="CheckpointFormatException"/> naming the file and the key.
 /// </summary>
 public static class SafeTensors
 {
@@ -21,95 +24,114 @@ public static class SafeTensors
     /// <param name="Metadata">The <c>__metadata__</c> map (empty when absent).</param>
     public sealed record Content(IReadOnlyDictionary<string, NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata);
 
-    /// <summary>Reads a safetensors file; every size is checked against the file before allocation.</summary>
+    /// <summary>
+    /// Reads a safetensors file. Only a regular file is opened, the header is validated whole (see the format rules on
+    /// <see cref="SafeTensors"/>) before any tensor is allocated, and tensors are decoded in bounded chunks.
+    /// </summary>
     /// <param name="path">The file.</param>
     /// <returns>Its tensors and metadata.</returns>
+    /// <exception cref="CheckpointFormatException">The file cannot be read or breaks the format; the message names the file and the key.</exception>
     public static Content Read(string path)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { throw new InvalidDataException($"{path}: cannot read safetensors file: {e.Message}", e); }
-        return Parse(bytes, path);
+        using var fs = CheckpointFile.OpenRegular(path);
+        return Read(fs, path);
     }
 
     /// <summary>Parses safetensors bytes.</summary>
     /// <param name="bytes">The file contents.</param>
     /// <param name="name">A name for error messages.</param>
     /// <returns>Its tensors and metadata.</returns>
+    /// <exception cref="CheckpointFormatException">The bytes break the format.</exception>
     public static Content Parse(byte[] bytes, string name = "<bytes>")
     {
-        if (bytes.Length < 8) throw new InvalidDataException($"{name}: too short for a safetensors file ({bytes.Length} bytes)");
-        ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (hlen > (ulong)(bytes.Length - 8)) throw new InvalidDataException($"{name}: header length {hlen} exceeds the file size {bytes.Length}");
-        int dataStart = 8 + (int)hlen;
-        var tensors = new Dictionary<string, NamedTensor>();
-        var meta = new Dictionary<string, string>();
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(bytes.AsMemory(8, (int)hlen)); }
-        catch (JsonException e) { throw new InvalidDataException($"{name}: header is not valid JSON: {e.Message}", e); }
-        using (doc)
-        {
-            foreach (var prop in doc.RootElement.EnumerateObject())
-            {
-                if (prop.Name == "__metadata__")
-                {
-                    foreach (var m in prop.Value.EnumerateObject()) meta[m.Name] = m.Value.GetString() ?? "";
-                    continue;
-                }
-                var e = prop.Value;
-                string dtype = e.GetProperty("dtype").GetString() ?? "";
-                var shape = e.GetProperty("shape").EnumerateArray().Select(v => v.GetInt64()).ToArray();
-                var offs = e.GetProperty("data_offsets").EnumerateArray().Select(v => v.GetInt64()).ToArray();
-                int esize = ElementSize(dtype, name, prop.Name);
-                long count = 1;
-                foreach (var s in shape)
-                {
-                    if (s < 0 || s > int.MaxValue) throw new InvalidDataException($"{name}: tensor '{prop.Name}' has invalid shape");
-                    count *= s;
-                    if (count > int.MaxValue) throw new InvalidDataException($"{name}: tensor '{prop.Name}' is too large");
-                }
-                if (offs.Length != 2 || offs[0] < 0 || offs[1] < offs[0] || offs[1] - offs[0] != count * esize
-                    || dataStart + offs[1] > bytes.Length)
-                    throw new InvalidDataException($"{name}: tensor '{prop.Name}' has data_offsets [{string.Join(",", offs)}] inconsistent with dtype {dtype}, shape [{string.Join(",", shape)}] or the file size");
-                var data = Decode(bytes.AsSpan(dataStart + (int)offs[0], (int)(offs[1] - offs[0])), dtype, (int)count);
-                tensors[prop.Name] = new NamedTensor(dtype, Tensor.FromArray(data, shape.Select(s => (int)s).ToArray()));
-            }
-        }
-        return new Content(tensors, meta);
+        ArgumentNullException.ThrowIfNull(bytes);
+        return Read(new MemoryStream(bytes, writable: false), name);
     }
 
-    private static int ElementSize(string dtype, string file, string key) => dtype switch
+    /// <summary>Reads safetensors data from a seekable stream, from position 0 to its end.</summary>
+    /// <param name="stream">The data; must be readable and seekable.</param>
+    /// <param name="name">A name for error messages.</param>
+    /// <returns>Its tensors and metadata.</returns>
+    /// <exception cref="CheckpointFormatException">The data cannot be read or breaks the format.</exception>
+    public static Content Read(Stream stream, string name)
     {
-        "F32" or "I32" or "U32" => 4,
-        "F16" or "BF16" or "I16" or "U16" => 2,
-        "F64" or "I64" or "U64" => 8,
-        "I8" or "U8" or "BOOL" => 1,
-        _ => throw new InvalidDataException($"{file}: tensor '{key}' has unsupported dtype '{dtype}'"),
-    };
-
-    private static float[] Decode(ReadOnlySpan<byte> raw, string dtype, int count)
-    {
-        var r = new float[count];
-        for (int i = 0; i < count; i++)
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek || !stream.CanRead) throw new ArgumentException("the stream must be readable and seekable", nameof(stream));
+        try
         {
-            r[i] = dtype switch
+            long fileLength = stream.Length;
+            if (fileLength < 8) throw new CheckpointFormatException(name, null, $"too short for a safetensors file ({fileLength} bytes)");
+            stream.Position = 0;
+            Span<byte> len8 = stackalloc byte[8];
+            stream.ReadExactly(len8);
+            ulong hlen = BinaryPrimitives.ReadUInt64LittleEndian(len8);
+            if (hlen > SafeTensorsHeader.MaxHeaderBytes)
+                throw new CheckpointFormatException(name, null, $"header length {hlen} exceeds the format's limit of {SafeTensorsHeader.MaxHeaderBytes} bytes");
+            if (hlen > (ulong)(fileLength - 8))
+                throw new CheckpointFormatException(name, null, $"header length {hlen} exceeds the {fileLength - 8} bytes after the length field");
+            var json = new byte[(int)hlen];
+            stream.ReadExactly(json);
+            long dataStart = 8 + (long)hlen;
+            var (entries, meta) = SafeTensorsHeader.Parse(json, fileLength - dataStart, name);
+
+            var tensors = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
+            var chunk = new byte[Math.Min(1 << 20, Math.Max(8, entries.Count == 0 ? 8 : entries.Max(e => e.End - e.Begin)))];
+            foreach (var e in entries)
             {
-                "F32" => BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]),
-                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]),
-                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(raw[(i * 2)..]),
-                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]) << 16),
-                "I64" => BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]),
-                "U64" => BinaryPrimitives.ReadUInt64LittleEndian(raw[(i * 8)..]),
-                "I32" => BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]),
-                "U32" => BinaryPrimitives.ReadUInt32LittleEndian(raw[(i * 4)..]),
-                "I16" => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
-                "U16" => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
-                "I8" => (sbyte)raw[i],
-                _ => raw[i],
-            };
+                stream.Position = dataStart + e.Begin;
+                var data = new float[e.Numel];
+                int perChunk = chunk.Length / e.ElementSize;
+                for (int done = 0; done < e.Numel; done += perChunk)
+                {
+                    int n = Math.Min(perChunk, e.Numel - done);
+                    var raw = chunk.AsSpan(0, n * e.ElementSize);
+                    stream.ReadExactly(raw);
+                    Decode(raw, e.DType, data.AsSpan(done, n));
+                }
+                tensors.Add(e.Name, new NamedTensor(e.DType, Tensor.FromArray(data, e.Shape)));
+            }
+            return new Content(tensors, meta);
         }
-        return r;
+        catch (EndOfStreamException x) { throw new CheckpointFormatException(name, null, $"truncated while reading: {x.Message}", x); }
+        catch (Exception x) when (x is (IOException and not CheckpointFormatException) or UnauthorizedAccessException)
+        { throw new CheckpointFormatException(name, null, $"cannot read: {x.Message}", x); }
+    }
+
+    /// <summary>Writes one tensor's values through a small buffer (no whole-tensor byte copy).</summary>
+    private static void WriteValues(Stream fs, NamedTensor nt, byte[] buf)
+    {
+        var t = nt.Tensor;
+        ReadOnlySpan<float> v = t.Device == Device.Cpu && t.IsContiguous ? t.AsSpan() : t.ToArray();
+        int es = nt.DType == "F32" ? 4 : 8;
+        int per = buf.Length / es;
+        for (int start = 0; start < v.Length; start += per)
+        {
+            int n = Math.Min(per, v.Length - start);
+            var chunk = v.Slice(start, n);
+            if (es == 4) for (int i = 0; i < n; i++) BinaryPrimitives.WriteSingleLittleEndian(buf.AsSpan(i * 4), chunk[i]);
+            else for (int i = 0; i < n; i++) BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(i * 8), (long)Math.Round(chunk[i]));
+            fs.Write(buf, 0, n * es);
+        }
+    }
+
+    private static void Decode(ReadOnlySpan<byte> raw, string dtype, Span<float> dst)
+    {
+        int n = dst.Length;
+        switch (dtype)
+        {
+            case "F32": for (int i = 0; i < n; i++) dst[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]); break;
+            case "F64": for (int i = 0; i < n; i++) dst[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]); break;
+            case "F16": for (int i = 0; i < n; i++) dst[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(raw[(i * 2)..]); break;
+            case "BF16": for (int i = 0; i < n; i++) dst[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]) << 16); break;
+            case "I64": for (int i = 0; i < n; i++) dst[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]); break;
+            case "U64": for (int i = 0; i < n; i++) dst[i] = BinaryPrimitives.ReadUInt64LittleEndian(raw[(i * 8)..]); break;
+            case "I32": for (int i = 0; i < n; i++) dst[i] = BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]); break;
+            case "U32": for (int i = 0; i < n; i++) dst[i] = BinaryPrimitives.ReadUInt32LittleEndian(raw[(i * 4)..]); break;
+            case "I16": for (int i = 0; i < n; i++) dst[i] = BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]); break;
+            case "U16": for (int i = 0; i < n; i++) dst[i] = BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]); break;
+            case "I8": for (int i = 0; i < n; i++) dst[i] = (sbyte)raw[i]; break;
+            default: for (int i = 0; i < n; i++) dst[i] = raw[i]; break; // U8, BOOL
+        }
     }
 
     /// <summary>
@@ -126,6 +148,8 @@ public static class SafeTensors
         long off = 0;
         foreach (var (key, nt) in list)
         {
+            if (key == SafeTensorsHeader.MetadataKey || header.ContainsKey(key))
+                throw new ArgumentException($"tensor key '{key}' is {(key == SafeTensorsHeader.MetadataKey ? "reserved" : "given twice")}", nameof(tensors));
             int es = nt.DType switch { "F32" => 4, "I64" => 8, _ => throw new ArgumentException($"cannot write dtype {nt.DType} for '{key}' (F32 or I64)") };
             long len = (long)nt.Tensor.Numel * es;
             header[key] = new Dictionary<string, object> { ["dtype"] = nt.DType, ["shape"] = nt.Tensor.Shape, ["data_offsets"] = new[] { off, off + len } };
@@ -147,22 +171,8 @@ public static class SafeTensors
                 BinaryPrimitives.WriteUInt64LittleEndian(len8, (ulong)hdr.Length);
                 fs.Write(len8);
                 fs.Write(hdr);
-                foreach (var (_, nt) in list)
-                {
-                    var v = nt.Tensor.ToArray();
-                    if (nt.DType == "F32")
-                    {
-                        var buf = new byte[v.Length * 4];
-                        for (int i = 0; i < v.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(buf.AsSpan(i * 4), v[i]);
-                        fs.Write(buf);
-                    }
-                    else
-                    {
-                        var buf = new byte[v.Length * 8];
-                        for (int i = 0; i < v.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(buf.AsSpan(i * 8), (long)Math.Round(v[i]));
-                        fs.Write(buf);
-                    }
-                }
+                var buf = new byte[1 << 16];
+                foreach (var (_, nt) in list) WriteValues(fs, nt, buf);
                 fs.Flush(true);
             }
             File.Move(tmp, path, overwrite: true);

@@ -235,22 +235,22 @@ public class ModuleTests
             var truncated = Path.Combine(dir.FullName, "truncated.safetensors");
             var bytes = File.ReadAllBytes(good);
             File.WriteAllBytes(truncated, bytes[..(bytes.Length - 10)]);
-            var e1 = Assert.Throws<InvalidDataException>(() => m.Load(truncated));
+            var e1 = Assert.Throws<CheckpointFormatException>(() => m.Load(truncated));
             Assert.Contains(truncated, e1.Message);
 
             var garbage = Path.Combine(dir.FullName, "garbage.safetensors");
             File.WriteAllBytes(garbage, new byte[] { 1, 2, 3 });
-            var e2 = Assert.Throws<InvalidDataException>(() => m.Load(garbage));
+            var e2 = Assert.Throws<CheckpointFormatException>(() => m.Load(garbage));
             Assert.Contains(garbage, e2.Message);
 
             var badJson = Path.Combine(dir.FullName, "badjson.safetensors");
             var hdr = "{not json"u8.ToArray();
             File.WriteAllBytes(badJson, BitConverter.GetBytes((ulong)hdr.Length).Concat(hdr).ToArray());
-            var e3 = Assert.Throws<InvalidDataException>(() => m.Load(badJson));
+            var e3 = Assert.Throws<CheckpointFormatException>(() => m.Load(badJson));
             Assert.Contains(badJson, e3.Message);
 
             var missing = Path.Combine(dir.FullName, "nope.safetensors");
-            var e4 = Assert.Throws<InvalidDataException>(() => m.Load(missing));
+            var e4 = Assert.Throws<CheckpointFormatException>(() => m.Load(missing));
             Assert.Contains(missing, e4.Message);
 
             // A valid file for another model: strict load names the file and every key, and loads nothing.

@@ -23,7 +23,7 @@ public static class PthConverter
         ArgumentNullException.ThrowIfNull(log);
         PthStateDict sd;
         try { sd = PthFile.LoadStateDict(input); }
-        catch (InvalidDataException e)
+        catch (CheckpointFormatException e)
         {
             log.WriteLine($"error: {e.Message}");
             return 1;

@@ -1,15 +1,17 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Numerics;
+using Sifa.Tensors.IO;
 
 namespace Sifa.Nn.Checkpoints.Pth;
 
 /// <summary>
 /// Reads checkpoints written by PyTorch's <c>torch.save</c> — the zip format of PyTorch ≥ 1.6 and the legacy
 /// pickle stream — without Python. The file is treated as untrusted: nothing in it is executed (only an
-/// allow-list of tensor, storage and OrderedDict globals is understood), and every declared size is checked
-/// against what the file holds before anything is allocated. Every problem is reported as an
-/// <see cref="InvalidDataException"/> that names the file.
+/// allow-list of tensor, storage and OrderedDict globals is understood), only regular files are opened, every
+/// declared size is checked against what the file holds before anything is allocated, and all that a load allocates
+/// (pickle objects, decompressed entries, expanded tensors) is bounded by a multiple of the file's size. Every problem
+/// is reported as a <see cref="CheckpointFormatException"/> that names the file.
 /// </summary>
 public static class PthFile
 {
@@ -25,27 +27,24 @@ public static class PthFile
     /// <see cref="BigInteger"/>, <see cref="double"/>, <see cref="string"/>, <c>byte[]</c>, <see cref="bool"/>, null and
     /// <see cref="PthTensor"/>.
     /// </returns>
-    /// <exception cref="InvalidDataException">The file cannot be read, is malformed, or names a global outside the allow-list.</exception>
+    /// <exception cref="CheckpointFormatException">The file cannot be read, is malformed, or names a global outside the allow-list.</exception>
     public static object? Load(string path) => Read(path).Root;
 
     /// <summary>Loads the whole object tree of a checkpoint, with its format.</summary>
     /// <param name="path">The <c>.pth</c> file.</param>
     /// <returns>The object tree and the format.</returns>
-    /// <exception cref="InvalidDataException">The file cannot be read, is malformed, or names a global outside the allow-list.</exception>
+    /// <exception cref="CheckpointFormatException">The file cannot be read, is malformed, or names a global outside the allow-list.</exception>
     public static PthContent Read(string path)
     {
-        FileStream fs;
-        try { fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { throw new InvalidDataException($"{path}: cannot read checkpoint: {e.Message}", e); }
-        using (fs) return Read(fs, path);
+        using var fs = CheckpointFile.OpenRegular(path);
+        return Read(fs, path);
     }
 
     /// <summary>Loads the whole object tree of a checkpoint held in a seekable stream.</summary>
     /// <param name="stream">The checkpoint bytes, from position 0; must be seekable.</param>
     /// <param name="name">A name for error messages.</param>
     /// <returns>The object tree and the format.</returns>
-    /// <exception cref="InvalidDataException">The data is malformed or names a global outside the allow-list.</exception>
+    /// <exception cref="CheckpointFormatException">The data is malformed or names a global outside the allow-list.</exception>
     public static PthContent Read(Stream stream, string name = "<stream>")
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -57,7 +56,7 @@ public static class PthFile
             int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
             stream.Position = 0;
             if (n == 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && (head[2] == 3 || head[2] == 5) && (head[3] == 4 || head[3] == 6))
-                return new PthContent(ReadZip(stream, name), PthFormat.Zip, name);
+                return new PthContent(ReadZip(stream, name, new LoadBudget(name, stream.Length)), PthFormat.Zip, name);
             if (stream.Length >= 262)
             {
                 Span<byte> ustar = stackalloc byte[5];
@@ -65,17 +64,17 @@ public static class PthFile
                 stream.ReadExactly(ustar);
                 stream.Position = 0;
                 if (ustar.SequenceEqual("ustar"u8))
-                    throw new InvalidDataException($"{name}: tar-format checkpoints (PyTorch < 0.4) are not supported");
+                    throw new CheckpointFormatException(name, null, $"tar-format checkpoints (PyTorch < 0.4) are not supported");
             }
-            return new PthContent(ReadLegacy(stream, name), PthFormat.Legacy, name);
+            return new PthContent(ReadLegacy(stream, name, new LoadBudget(name, stream.Length)), PthFormat.Legacy, name);
         }
-        catch (IOException e) when (e is not EndOfStreamException and not FileNotFoundException)
+        catch (IOException e) when (e is not EndOfStreamException and not CheckpointFormatException)
         {
-            throw new InvalidDataException($"{name}: cannot read checkpoint: {e.Message}", e);
+            throw new CheckpointFormatException(name, null, $"cannot read checkpoint: {e.Message}", e);
         }
         catch (EndOfStreamException e)
         {
-            throw new InvalidDataException($"{name}: truncated checkpoint: {e.Message}", e);
+            throw new CheckpointFormatException(name, null, $"truncated checkpoint: {e.Message}", e);
         }
     }
 
@@ -85,14 +84,14 @@ public static class PthFile
     /// </summary>
     /// <param name="path">The <c>.pth</c> file.</param>
     /// <returns>The tensors in file order, the container key used and the skipped keys.</returns>
-    /// <exception cref="InvalidDataException">The file is malformed or holds no state dict.</exception>
+    /// <exception cref="CheckpointFormatException">The file is malformed or holds no state dict.</exception>
     public static PthStateDict LoadStateDict(string path) => ToStateDict(Read(path));
 
     /// <summary>Loads the state dict of a checkpoint held in a seekable stream (see <see cref="LoadStateDict(string)"/>).</summary>
     /// <param name="stream">The checkpoint bytes; must be seekable.</param>
     /// <param name="name">A name for error messages.</param>
     /// <returns>The tensors in file order, the container key used and the skipped keys.</returns>
-    /// <exception cref="InvalidDataException">The data is malformed or holds no state dict.</exception>
+    /// <exception cref="CheckpointFormatException">The data is malformed or holds no state dict.</exception>
     public static PthStateDict LoadStateDict(Stream stream, string name = "<stream>") => ToStateDict(Read(stream, name));
 
     /// <summary>The keys, in order, under which <see cref="LoadStateDict(string)"/> looks for a nested state dict.</summary>
@@ -101,12 +100,12 @@ public static class PthFile
     /// <summary>Finds the state dict in a loaded checkpoint (see <see cref="LoadStateDict(string)"/>).</summary>
     /// <param name="content">A checkpoint from <see cref="Read(string)"/>.</param>
     /// <returns>The state dict.</returns>
-    /// <exception cref="InvalidDataException">The checkpoint holds no state dict.</exception>
+    /// <exception cref="CheckpointFormatException">The checkpoint holds no state dict.</exception>
     public static PthStateDict ToStateDict(PthContent content)
     {
         ArgumentNullException.ThrowIfNull(content);
         if (content.Root is not PthDict top)
-            throw new InvalidDataException($"{content.Source}: the checkpoint holds a {Unpickler.Describe(content.Root)}, not a dict of tensors");
+            throw new CheckpointFormatException(content.Source, null, $"the checkpoint holds a {Unpickler.Describe(content.Root)}, not a dict of tensors");
         PthDict? container = null;
         string? key = null;
         if (top.Values.Any(v => v is PthTensor)) container = top;
@@ -123,8 +122,8 @@ public static class PthFile
         if (container is null)
         {
             var keys = string.Join(", ", top.Keys.Take(20).Select(k => $"'{k}'"));
-            throw new InvalidDataException(
-                $"{content.Source}: no state dict found: the top level holds no tensors and neither " +
+            throw new CheckpointFormatException(content.Source, null,
+                $"no state dict found: the top level holds no tensors and neither " +
                 $"{string.Join(" nor ", ContainerKeys.Select(k => $"'{k}'"))} is a dict of tensors (top-level keys: {keys})");
         }
         var items = new List<KeyValuePair<string, PthTensor>>();
@@ -139,38 +138,39 @@ public static class PthFile
 
     // ====================================================================== zip format
 
-    private static object? ReadZip(Stream stream, string name)
+    private static object? ReadZip(Stream stream, string name, LoadBudget budget)
     {
         ZipArchive zip;
         try { zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"{name}: not a valid zip checkpoint (truncated or corrupt): {e.Message}", e); }
+        catch (InvalidDataException e) { throw new CheckpointFormatException(name, null, $"not a valid zip checkpoint (truncated or corrupt): {e.Message}", e); }
         using (zip)
         {
             IReadOnlyCollection<ZipArchiveEntry> entries;
             try { entries = zip.Entries; }
-            catch (InvalidDataException e) { throw new InvalidDataException($"{name}: corrupt zip directory: {e.Message}", e); }
+            catch (InvalidDataException e) { throw new CheckpointFormatException(name, null, $"corrupt zip directory: {e.Message}", e); }
             var byName = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
             foreach (var e in entries) byName.TryAdd(e.FullName, e);
             var pkls = entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)
                                           && e.FullName.IndexOf('/') == e.FullName.Length - "/data.pkl".Length).ToList();
-            if (pkls.Count == 0) throw new InvalidDataException($"{name}: zip archive has no '<prefix>/data.pkl' entry; not a PyTorch checkpoint");
+            if (pkls.Count == 0) throw new CheckpointFormatException(name, null, $"zip archive has no '<prefix>/data.pkl' entry; not a PyTorch checkpoint");
             if (pkls.Count > 1)
-                throw new InvalidDataException($"{name}: zip archive has {pkls.Count} data.pkl entries ({string.Join(", ", pkls.Select(p => p.FullName))})");
+                throw new CheckpointFormatException(name, null, $"zip archive has {pkls.Count} data.pkl entries ({string.Join(", ", pkls.Select(p => p.FullName))})");
             string prefix = pkls[0].FullName[..^"data.pkl".Length];
 
             if (byName.TryGetValue(prefix + "byteorder", out var bo))
             {
-                var order = System.Text.Encoding.ASCII.GetString(ReadEntry(bo, name, Math.Min(bo.Length, 16), stream.Length)).Trim();
-                if (order != "little") throw new InvalidDataException($"{name}: byte order '{order}' is not supported (only little-endian)");
+                var order = System.Text.Encoding.ASCII.GetString(ReadEntry(bo, name, Math.Min(bo.Length, 16), budget)).Trim();
+                if (order != "little") throw new CheckpointFormatException(name, null, $"byte order '{order}' is not supported (only little-endian)");
             }
 
-            var pkl = ReadEntry(pkls[0], name, pkls[0].Length, stream.Length);
+            var pkl = ReadEntry(pkls[0], name, pkls[0].Length, budget);
             var roots = new Dictionary<string, StorageRoot>(StringComparer.Ordinal);
+            var checkedRoots = new HashSet<string>(StringComparer.Ordinal);
             var pickle = new MemoryStream(pkl, writable: false);
             var unpickler = new Unpickler(pickle, 0, pkl.Length, name, pkls[0].FullName, (pid, u) =>
             {
                 var (root, view) = ParsePersistentId(pid, u, roots, legacy: false);
-                if (view is null)
+                if (view is null && checkedRoots.Add(root.Key))
                 {
                     // First sight of this storage: its entry must exist and hold the declared bytes.
                     string entryName = prefix + "data/" + root.Key;
@@ -183,63 +183,53 @@ public static class PthFile
                     if (need > Array.MaxLength) throw u.Error($"storage '{root.Key}' of {need} bytes is too large");
                     if (entry.CompressedLength > stream.Length || need > (Int128)entry.CompressedLength * 1100 + 64)
                         throw u.Error($"storage '{root.Key}' needs {need} bytes but entry '{entryName}' stores only {entry.CompressedLength}");
+                    budget.Promise(need, $"storage '{root.Key}' ({root.Numel} {root.DType.ClassName} elements)");
                 }
                 return view ?? new StorageRef(root, 0, root.Numel);
-            });
+            }, budget);
             var obj = unpickler.Load();
-            return Finish(obj, name, root =>
+            return Finish(obj, name, budget, root =>
             {
                 var entry = byName[prefix + "data/" + root.Key];
-                return ReadEntry(entry, name, root.Numel * root.DType.ElementSize, stream.Length);
+                long bytes = root.Numel * root.DType.ElementSize;
+                budget.Fulfil(bytes);
+                return ReadEntry(entry, name, bytes, budget);
             });
         }
     }
 
     /// <summary>
-    /// Reads the first <paramref name="count"/> bytes of an entry. The declared sizes are checked first, and a
-    /// (deflated) entry that claims to expand beyond its compressed size is read in chunks, so the memory used is
-    /// bounded by the data actually present.
+    /// Reads the first <paramref name="count"/> bytes of an entry into a buffer of exactly that size: the declared
+    /// sizes are checked first, the budget before allocating, and at most <paramref name="count"/> bytes are ever
+    /// inflated, whatever the entry claims.
     /// </summary>
-    private static byte[] ReadEntry(ZipArchiveEntry entry, string name, long count, long fileLength)
+    private static byte[] ReadEntry(ZipArchiveEntry entry, string name, long count, LoadBudget budget)
     {
-        if (count > Array.MaxLength) throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' is too large ({count} bytes)");
-        if (entry.Length < count) throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' holds {entry.Length} bytes, {count} needed");
-        if (entry.CompressedLength > fileLength)
-            throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' declares {entry.CompressedLength} stored bytes but the file has only {fileLength}");
+        if (count > Array.MaxLength) throw new CheckpointFormatException(name, null, $"zip entry '{entry.FullName}' is too large ({count} bytes)");
+        if (entry.Length < count) throw new CheckpointFormatException(name, null, $"zip entry '{entry.FullName}' holds {entry.Length} bytes, {count} needed");
+        if (entry.CompressedLength > budget.FileLength)
+            throw new CheckpointFormatException(name, null, $"zip entry '{entry.FullName}' declares {entry.CompressedLength} stored bytes but the file has only {budget.FileLength}");
         // Deflate cannot expand data more than ~1032x.
         if (entry.Length > entry.CompressedLength * 1100L + 64)
-            throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes");
+            throw new CheckpointFormatException(name, null, $"zip entry '{entry.FullName}' declares {entry.Length} bytes from {entry.CompressedLength} compressed bytes");
+        budget.Ensure(count, $"zip entry '{entry.FullName}' ({count} bytes from {entry.CompressedLength} stored)");
         try
         {
             using var s = entry.Open();
-            if (count <= entry.CompressedLength)
-            {
-                var buf = new byte[(int)count];
-                int got = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
-                if (got < buf.Length)
-                    throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' is truncated ({got} of {count} bytes)");
-                CheckCrc(entry, name, buf, count);
-                return buf;
-            }
-            using var ms = new MemoryStream();
-            var chunk = new byte[1 << 20];
-            while (ms.Length < count)
-            {
-                int n = s.Read(chunk, 0, (int)Math.Min(chunk.Length, count - ms.Length));
-                if (n == 0) throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' is truncated ({ms.Length} of {count} bytes)");
-                ms.Write(chunk, 0, n);
-            }
-            var all = ms.ToArray();
-            CheckCrc(entry, name, all, count);
-            return all;
+            var buf = new byte[(int)count];
+            int got = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
+            if (got < buf.Length)
+                throw new CheckpointFormatException(name, null, $"zip entry '{entry.FullName}' is truncated ({got} of {count} bytes)");
+            CheckCrc(entry, name, buf, count);
+            return buf;
         }
-        catch (IOException e)
+        catch (IOException e) when (e is not CheckpointFormatException)
         {
-            throw new InvalidDataException($"{name}: cannot read zip entry '{entry.FullName}': {e.Message}", e);
+            throw new CheckpointFormatException(name, null, $"cannot read zip entry '{entry.FullName}': {e.Message}", e);
         }
-        catch (InvalidDataException e) when (!e.Message.StartsWith(name, StringComparison.Ordinal))
+        catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{name}: corrupt zip entry '{entry.FullName}': {e.Message}", e);
+            throw new CheckpointFormatException(name, null, $"corrupt zip entry '{entry.FullName}': {e.Message}", e);
         }
     }
 
@@ -249,80 +239,86 @@ public static class PthFile
         if (count != entry.Length) return;
         uint crc = Crc32.Update(0, data);
         if (crc != entry.Crc32)
-            throw new InvalidDataException($"{name}: zip entry '{entry.FullName}' is corrupt (CRC-32 {crc:x8}, expected {entry.Crc32:x8})");
+            throw new CheckpointFormatException(name, null, $"zip entry '{entry.FullName}' is corrupt (CRC-32 {crc:x8}, expected {entry.Crc32:x8})");
     }
 
     // ====================================================================== legacy format
 
-    private static object? ReadLegacy(Stream s, string name)
+    private static object? ReadLegacy(Stream s, string name, LoadBudget budget)
     {
         long len = s.Length;
         if (len < 2 || s.ReadByte() != 0x80)
-            throw new InvalidDataException($"{name}: not a PyTorch checkpoint (neither a zip archive nor a legacy pickle stream: wrong magic number)");
+            throw new CheckpointFormatException(name, null, $"not a PyTorch checkpoint (neither a zip archive nor a legacy pickle stream: wrong magic number)");
         s.Position = 0;
         object? NoPersistent(object?[] pid, Unpickler u) => throw u.Error("unexpected persistent id");
 
         object? magic;
-        var u1 = new Unpickler(s, 0, len, name, "magic number pickle", NoPersistent);
+        var u1 = new Unpickler(s, 0, len, name, "magic number pickle", NoPersistent, budget);
         try { magic = u1.Load(); }
-        catch (InvalidDataException e)
-        { throw new InvalidDataException($"{name}: not a PyTorch checkpoint (wrong magic number: {e.Message})", e); }
+        catch (CheckpointFormatException e)
+        { throw new CheckpointFormatException(name, null, $"not a PyTorch checkpoint (wrong magic number: {e.Message})", e); }
         if (!(magic is BigInteger m && m == LegacyMagic))
-            throw new InvalidDataException($"{name}: wrong magic number {magic ?? "None"} (expected {LegacyMagic}); not a legacy PyTorch checkpoint");
+            throw new CheckpointFormatException(name, null, $"wrong magic number {magic ?? "None"} (expected {LegacyMagic}); not a legacy PyTorch checkpoint");
 
-        var u2 = new Unpickler(s, u1.Position, len, name, "protocol version pickle", NoPersistent);
+        var u2 = new Unpickler(s, u1.Position, len, name, "protocol version pickle", NoPersistent, budget);
         var version = u2.Load();
         if (version is not long v || v != LegacyProtocolVersion)
-            throw new InvalidDataException($"{name}: unsupported legacy protocol version {version ?? "None"} (expected {LegacyProtocolVersion})");
+            throw new CheckpointFormatException(name, null, $"unsupported legacy protocol version {version ?? "None"} (expected {LegacyProtocolVersion})");
 
-        var u3 = new Unpickler(s, u2.Position, len, name, "sys_info pickle", NoPersistent);
+        var u3 = new Unpickler(s, u2.Position, len, name, "sys_info pickle", NoPersistent, budget);
         var sysInfo = u3.Load();
         if (sysInfo is PthDict info && info.TryGetValue("little_endian", out var le) && le is false)
-            throw new InvalidDataException($"{name}: big-endian checkpoints are not supported");
+            throw new CheckpointFormatException(name, null, $"big-endian checkpoints are not supported");
 
         var roots = new Dictionary<string, StorageRoot>(StringComparer.Ordinal);
+        var promised = new HashSet<string>(StringComparer.Ordinal);
         var u4 = new Unpickler(s, u3.Position, len, name, "object pickle", (pid, u) =>
         {
             var (root, view) = ParsePersistentId(pid, u, roots, legacy: true);
             if (root.Numel * (Int128)root.DType.ElementSize > len)
                 throw u.Error($"storage '{root.Key}' declares {root.Numel} {root.DType.ClassName} elements, more bytes than the whole file ({len})");
+            if (promised.Add(root.Key))
+                budget.Promise(root.Numel * (Int128)root.DType.ElementSize, $"storage '{root.Key}' ({root.Numel} {root.DType.ClassName} elements)");
             return view ?? new StorageRef(root, 0, root.Numel);
-        });
+        }, budget);
         var obj = u4.Load();
 
-        var u5 = new Unpickler(s, u4.Position, len, name, "storage key pickle", NoPersistent);
+        var u5 = new Unpickler(s, u4.Position, len, name, "storage key pickle", NoPersistent, budget);
         var keyList = u5.Load() as List<object?>
-            ?? throw new InvalidDataException($"{name}: the storage key pickle is not a list");
+            ?? throw new CheckpointFormatException(name, null, $"the storage key pickle is not a list");
         long pos = u5.Position;
         var where = new Dictionary<string, long>(StringComparer.Ordinal);
         Span<byte> count8 = stackalloc byte[8];
         foreach (var k in keyList)
         {
-            if (k is not string key) throw new InvalidDataException($"{name}: storage key {k ?? "None"} is not a string");
+            if (k is not string key) throw new CheckpointFormatException(name, null, $"storage key {k ?? "None"} is not a string");
             if (!roots.TryGetValue(key, out var root))
-                throw new InvalidDataException($"{name}: storage '{key}' is listed but no tensor uses it");
-            if (where.ContainsKey(key)) throw new InvalidDataException($"{name}: storage '{key}' is listed twice");
+                throw new CheckpointFormatException(name, null, $"storage '{key}' is listed but no tensor uses it");
+            if (where.ContainsKey(key)) throw new CheckpointFormatException(name, null, $"storage '{key}' is listed twice");
             if (len - pos < 8)
-                throw new InvalidDataException($"{name}: truncated at byte {pos}: storage '{key}' has no element count");
+                throw new CheckpointFormatException(name, null, $"truncated at byte {pos}: storage '{key}' has no element count");
             s.Position = pos;
             s.ReadExactly(count8);
             long count = BinaryPrimitives.ReadInt64LittleEndian(count8);
             pos += 8;
             if (count != root.Numel)
-                throw new InvalidDataException($"{name}: storage '{key}' at byte {pos - 8} has {count} elements but the pickle declared {root.Numel}");
+                throw new CheckpointFormatException(name, null, $"storage '{key}' at byte {pos - 8} has {count} elements but the pickle declared {root.Numel}");
             Int128 bytes = (Int128)count * root.DType.ElementSize;
             if (bytes > len - pos)
-                throw new InvalidDataException($"{name}: truncated: storage '{key}' needs {bytes} bytes at byte {pos} but only {len - pos} remain");
-            if (bytes > Array.MaxLength) throw new InvalidDataException($"{name}: storage '{key}' of {bytes} bytes is too large");
+                throw new CheckpointFormatException(name, null, $"truncated: storage '{key}' needs {bytes} bytes at byte {pos} but only {len - pos} remain");
+            if (bytes > Array.MaxLength) throw new CheckpointFormatException(name, null, $"storage '{key}' of {bytes} bytes is too large");
             where[key] = pos;
             pos += (long)bytes;
         }
         foreach (var key in roots.Keys)
-            if (!where.ContainsKey(key)) throw new InvalidDataException($"{name}: storage '{key}' is used but missing from the storage key list");
+            if (!where.ContainsKey(key)) throw new CheckpointFormatException(name, null, $"storage '{key}' is used but missing from the storage key list");
 
-        return Finish(obj, name, root =>
+        return Finish(obj, name, budget, root =>
         {
-            var buf = new byte[(int)(root.Numel * root.DType.ElementSize)];
+            long bytes = root.Numel * root.DType.ElementSize;
+            budget.Fulfil(bytes);
+            budget.Ensure(bytes, $"storage '{root.Key}'");
+            var buf = new byte[(int)bytes];
             s.Position = where[root.Key];
             s.ReadExactly(buf);
             return buf;
@@ -366,7 +362,7 @@ public static class PthFile
     /// Reads every referenced storage once, turns pending tensors into <see cref="PthTensor"/>s in place, and rejects
     /// anything else that is not plain data. Iterative (no recursion), so deep or cyclic trees are safe.
     /// </summary>
-    private static object? Finish(object? root, string name, Func<StorageRoot, byte[]> readStorage)
+    private static object? Finish(object? root, string name, LoadBudget budget, Func<StorageRoot, byte[]> readStorage)
     {
         var holder = new object?[] { root };
         var slots = new List<(object Container, int Index, PendingTensor Tensor)>();
@@ -399,9 +395,9 @@ public static class PthFile
                 case PendingTensor t: slots.Add((container, index, t)); break;
                 case PthDict or List<object?> or object?[]: todo.Push(value); break;
                 case PickleGlobal g:
-                    throw new InvalidDataException($"{name}: the checkpoint holds a bare reference to '{g.FullName}', which is not supported");
+                    throw new CheckpointFormatException(name, null, $"the checkpoint holds a bare reference to '{g.FullName}', which is not supported");
                 case StorageRef sr:
-                    throw new InvalidDataException($"{name}: the checkpoint holds a bare storage ('{sr.Root.Key}'), not a tensor; not supported");
+                    throw new CheckpointFormatException(name, null, $"the checkpoint holds a bare storage ('{sr.Root.Key}'), not a tensor; not supported");
             }
         }
 
@@ -411,7 +407,11 @@ public static class PthFile
                      .GroupBy(t => t.Storage.Root))
         {
             var bytes = readStorage(group.Key);
-            foreach (var t in group) done[t] = t.Materialize(bytes);
+            foreach (var t in group)
+            {
+                done[t] = t.Materialize(bytes);
+                budget.Fulfil(t.Numel * sizeof(float));
+            }
         }
         foreach (var (container, index, t) in slots)
         {

@@ -1,18 +1,24 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
+using Sifa.Tensors.IO;
 
 namespace Sifa.Nn.Checkpoints.Pth;
 
 /// <summary>
 /// A minimal, non-executing unpickler for the pickles <c>torch.save</c> writes (protocol 2, plus the few
 /// protocol 4 opcodes newer writers use). It only ever builds plain data; globals outside the allow-list are
-/// rejected, and every length is checked against the bytes that remain before anything is allocated.
+/// rejected, and every length is checked against the bytes that remain before anything is allocated. What the pickle
+/// makes us allocate is bounded by a <see cref="LoadBudget"/> (checked at every opcode), and dict keys are hashed with
+/// per-process random seeds so that crafted keys cannot collide.
 /// </summary>
 internal sealed class Unpickler
 {
     private const int MaxGlobalLine = 512;
     private const int MaxLongBytes = 4096;
+
+    /// <summary>At most this many values (tuple elements included) in one dict key: bounds hashing and comparing it.</summary>
+    private const int MaxKeyNodes = 64;
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
     private readonly Stream _s;
@@ -22,7 +28,8 @@ internal sealed class Unpickler
     private readonly Func<object?[], Unpickler, object?> _persistentLoad;
     private readonly List<object?> _stack = new();
     private readonly List<int> _marks = new();
-    private readonly Dictionary<long, object?> _memo = new();
+    private readonly Dictionary<long, object?> _memo = new(PythonKeyComparer.Int64);
+    private readonly LoadBudget _budget;
     private long _pos;
     private long _opPos;
 
@@ -33,8 +40,11 @@ internal sealed class Unpickler
     /// <param name="file">The file name for messages.</param>
     /// <param name="what">Which pickle this is, for messages.</param>
     /// <param name="persistentLoad">Resolves a persistent id tuple (BINPERSID).</param>
-    public Unpickler(Stream stream, long start, long end, string file, string what, Func<object?[], Unpickler, object?> persistentLoad)
+    /// <param name="budget">The allocation bound of the whole load.</param>
+    public Unpickler(Stream stream, long start, long end, string file, string what, Func<object?[], Unpickler, object?> persistentLoad,
+        LoadBudget budget)
     {
+        _budget = budget;
         _s = stream;
         _pos = start;
         _end = end;
@@ -46,8 +56,8 @@ internal sealed class Unpickler
     /// <summary>The stream position after the last byte consumed.</summary>
     public long Position => _pos;
 
-    /// <summary>Builds an <see cref="InvalidDataException"/> naming the file, the pickle and the opcode offset.</summary>
-    public InvalidDataException Error(string message) => new($"{_file}: {message} (in {_what} at byte {_opPos})");
+    /// <summary>Builds a <see cref="CheckpointFormatException"/> naming the file, the pickle and the opcode offset.</summary>
+    public CheckpointFormatException Error(string message) => new(_file, null, $"{message} (in {_what} at byte {_opPos})");
 
     /// <summary>Runs the pickle to its STOP and returns the object.</summary>
     public object? Load()
@@ -55,6 +65,7 @@ internal sealed class Unpickler
         while (true)
         {
             _opPos = _pos;
+            if (!_budget.Fits(0)) throw _budget.Refusal(0, $"the pickle ({_what}, at byte {_opPos})");
             byte op = ReadByte();
             switch (op)
             {
@@ -222,6 +233,7 @@ internal sealed class Unpickler
     {
         if (n > (ulong)Remaining) throw Error($"{what} declares {n} bytes but only {Remaining} remain");
         if (n > (ulong)Array.MaxLength) throw Error($"{what} of {n} bytes is too large");
+        if (!_budget.Fits((Int128)n * 3)) throw _budget.Refusal((Int128)n * 3, $"{what} of {n} bytes (in {_what} at byte {_opPos})"); // bytes, then UTF-16
         var buf = new byte[(int)n];
         try { _s.ReadExactly(buf); }
         catch (EndOfStreamException) { throw Error($"truncated pickle inside {what}"); }
@@ -294,27 +306,38 @@ internal sealed class Unpickler
 
     private PickleGlobal ResolveGlobal(string module, string name) =>
         PthGlobals.Resolve(module, name)
-        ?? throw new InvalidDataException(
-            $"{_file}: unsupported global '{module}.{name}' in {_what} at byte {_opPos}: only tensors, storages and " +
+        ?? throw new CheckpointFormatException(_file, null,
+            $"unsupported global '{module}.{name}' in {_what} at byte {_opPos}: only tensors, storages and " +
             "OrderedDict are allowed (nothing from the file is ever executed; a checkpoint that pickles whole modules or " +
             "other Python objects must be re-saved as a state dict)");
 
     private void SetItem(object? target, object? key, object? value)
     {
         if (target is not PthDict d) throw Error($"SETITEM on a {Describe(target)}, not a dict");
-        d[CheckKey(key, 0)] = value;
+        d[CheckKey(key)] = value;
     }
 
-    private object CheckKey(object? key, int depth)
+    /// <summary>
+    /// A dict key must be a hashable scalar or a small tuple of them. The size bound matters: tuples can share
+    /// memoised sub-tuples, so an unbounded walk (or hash) of a 64-byte pickle could visit 1000^8 nodes.
+    /// </summary>
+    private object CheckKey(object? key)
     {
-        switch (key)
+        int nodes = 0;
+        var todo = new Stack<object?>();
+        todo.Push(key);
+        while (todo.Count > 0)
         {
-            case string or long or bool or double or BigInteger: return key;
-            case object?[] t when depth < 8:
-                foreach (var e in t) CheckKey(e, depth + 1);
-                return t;
-            default: throw Error($"unsupported dict key of type {Describe(key)}");
+            var k = todo.Pop();
+            if (++nodes > MaxKeyNodes) throw Error($"dict key with more than {MaxKeyNodes} values is not supported");
+            switch (k)
+            {
+                case string or long or bool or double or BigInteger: break;
+                case object?[] t: foreach (var e in t) todo.Push(e); break;
+                default: throw Error($"unsupported dict key of type {Describe(k)}");
+            }
         }
+        return key!;
     }
 
     private List<object?> AsList(object? target, string op) =>
@@ -333,7 +356,7 @@ internal sealed class Unpickler
                     foreach (var p in pairs)
                     {
                         if (p is not object?[] { Length: 2 } kv) throw Error("OrderedDict item is not a (key, value) pair");
-                        d[CheckKey(kv[0], 0)] = kv[1];
+                        d[CheckKey(kv[0])] = kv[1];
                     }
                     return d;
                 }
@@ -396,6 +419,9 @@ internal sealed class Unpickler
         if (numel > 0 && last >= storage.Numel)
             throw Error($"tensor of size [{Join(size)}], stride [{Join(stride)}] and offset {offset} reaches element {last} " +
                         $"but its storage '{storage.Root.Key}' holds only {storage.Numel}");
+        // Expanded (stride-0) and overlapping views are materialised in full, so their size is bounded by the budget.
+        _budget.Promise(numel * sizeof(float),
+            $"tensor of size [{Join(size)}] and stride [{Join(stride)}] over {storage.Numel} stored elements (in {_what} at byte {_opPos})");
         return new PendingTensor(storage, offset, shape, strides, (int)numel) { RequiresGrad = requiresGrad };
     }
 
