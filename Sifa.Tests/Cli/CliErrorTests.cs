@@ -131,7 +131,7 @@ public class CliErrorTests : IClassFixture<MediaFixture>
         yield return (1, "first parameter whose gradient is not finite", Train("diverge", "--lr", "1e6", "--clip-grad", "0", "--warmup-steps", "0", "--epochs", "3", "--train-size", "64"));
         yield return (1, "'conv1.weight'", ["eval", "--checkpoint", NanCheckpoint(), "--frames", "4", "--size", "16", "--val-size", "8", "--workers", "0"]);
         yield return (1, "'conv1.weight'", ["predict", "--checkpoint", NanCheckpoint(), "--classes", File("eight.txt", string.Join('\n', Enumerable.Range(0, 8)) + "\n"), "--frames", "4", "--size", "16", _m.RampMp4]);
-        yield return (1, "find file", ["eval", "--checkpoint", Path.Combine(_dir, "missing.safetensors"), "--frames", "4", "--size", "16"]);
+        yield return (1, "no such file", ["eval", "--checkpoint", Path.Combine(_dir, "missing.safetensors"), "--frames", "4", "--size", "16"]);
         yield return (1, "garbage", ["eval", "--checkpoint", File("garbage.safetensors", "garbage, not a checkpoint"), "--frames", "4", "--size", "16"]);
         yield return (1, "shape", ["eval", "--checkpoint", GoodCheckpoint(5), "--frames", "4", "--size", "16", "--val-size", "8"]);
         yield return (1, "class-name file not found", ["predict", "--checkpoint", GoodCheckpoint(), "--classes", Path.Combine(_dir, "nope-classes.txt"), _m.RampMp4]);
