@@ -1,3 +1,5 @@
+using Sifa.Tensors;
+
 namespace Sifa.Data;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Sifa.Data;
 /// or frame image. The loader skips such samples by default (and counts them); in strict mode the
 /// exception reaches the caller. <see cref="Path"/> names the offending file or folder.
 /// </summary>
-public sealed class SampleLoadException : Exception
+public sealed class SampleLoadException : SifaException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="path">The file or frame folder that could not be read.</param>
@@ -32,7 +34,7 @@ public sealed class SampleLoadException : Exception
 /// The <c>ffmpeg</c> (or <c>ffprobe</c>) executable was not found. Its message says how to install it.
 /// This is never treated as a bad sample: it stops loading at once.
 /// </summary>
-public sealed class FfmpegNotFoundException : Exception
+public sealed class FfmpegNotFoundException : SifaException
 {
     /// <summary>Creates the exception for a missing tool.</summary>
     /// <param name="tool">The executable name (<c>ffmpeg</c> or <c>ffprobe</c>).</param>
@@ -55,10 +57,20 @@ public sealed class FfmpegNotFoundException : Exception
 /// A data loader failed: a worker hit an unexpected error (not a bad sample), or a bad sample in strict
 /// mode. The original exception is <see cref="Exception.InnerException"/>.
 /// </summary>
-public sealed class DataLoaderException : Exception
+public sealed class DataLoaderException : SifaException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">The message.</param>
     /// <param name="inner">The worker's exception.</param>
     public DataLoaderException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// A dataset as a whole is unusable: an annotation list that is empty or has a bad line or label, or more samples
+/// failing to load than a run allows. The message names the list (and line) or the epoch and the first bad files.
+/// </summary>
+public sealed class DatasetException : SifaException
+{
+    /// <summary>Creates the error.</summary>
+    public DatasetException(string message, Exception? inner = null) : base(message, inner) { }
 }

@@ -159,7 +159,7 @@ public static class FfmpegTools
     public static VideoInfo Probe(string path, DecodeOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= DecodeOptions.Default;
-        if (!File.Exists(path)) throw new SampleLoadException(path, "video file not found");
+        if (FileChecks.Problem(path, "video file") is { } problem) throw new SampleLoadException(path, problem);
         var args = new List<string>
         {
             "-v", "error", "-select_streams", "v:0",
@@ -237,7 +237,7 @@ public static class FfmpegTools
         options ??= DecodeOptions.Default;
         CheckIndices(frameIndices);
         if (width <= 0 || height <= 0) throw new ArgumentException($"bad output size {width}x{height}");
-        if (!File.Exists(path)) throw new SampleLoadException(path, "video file not found");
+        if (FileChecks.Problem(path, "video file") is { } problem) throw new SampleLoadException(path, problem);
         int frameBytes = width * height * 3;
         long total = (long)frameBytes * frameIndices.Count;
         if (total > Array.MaxLength) throw new ArgumentException($"{frameIndices.Count} frames of {width}x{height} are too large for one buffer");
@@ -309,8 +309,8 @@ public static class FfmpegTools
     {
         options ??= DecodeOptions.Default;
         if (files.Count == 0) throw new ArgumentException("no image files given");
-        foreach (var f in files)
-            if (!File.Exists(f)) throw new SampleLoadException(f, "frame image not found");
+        foreach (var f in files.Distinct())
+            if (FileChecks.Problem(f, "frame image") is { } problem) throw new SampleLoadException(f, problem);
         int frameBytes = width * height * 3;
         var list = new StringBuilder("ffconcat version 1.0\n");
         foreach (var f in files)

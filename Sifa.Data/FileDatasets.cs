@@ -14,7 +14,10 @@ public sealed record VideoEntry(string Path, int Label);
 /// <param name="Label">The class label.</param>
 public sealed record FrameFolderEntry(string Directory, int FrameCount, int Label);
 
-/// <summary>Reads mmaction2-style annotation lists and class-name files.</summary>
+/// <summary>
+/// Reads mmaction2-style annotation lists and class-name files. Every problem with a list (missing, empty, a bad line,
+/// a label outside the classes) is a <see cref="DatasetException"/> naming the list and, where there is one, the line.
+/// </summary>
 public static class AnnotationFiles
 {
     /// <summary>Reads a class-name file: one name per line (blank lines and surrounding spaces ignored); line order gives the label.</summary>
@@ -22,21 +25,23 @@ public static class AnnotationFiles
     /// <returns>The names.</returns>
     public static IReadOnlyList<string> ReadClassNames(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"class-name file not found: {path}", path);
+        CheckFile(path, "class-name file");
         var names = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
-        if (names.Length == 0) throw new InvalidDataException($"class-name file is empty: {path}");
+        if (names.Length == 0) throw new DatasetException($"class-name file is empty: {path}");
         return names;
     }
 
     /// <summary>
-    /// Reads a video list: lines <c>relative/path.mp4 label</c> (the path may contain spaces; the last
-    /// field is the label). Blank lines and lines starting with <c>#</c> are skipped.
+    /// Reads a video list: lines <c>relative/path.mp4 label</c>, or the official SIFA / mmaction2 rawframe-style
+    /// <c>relative/path.mp4 num_frames label</c> (the frame count is ignored: the video is probed). A list is read as
+    /// three-column when every line has at least three fields and the one before the label is an integer; the path may
+    /// contain spaces. Blank lines and lines starting with <c>#</c> are skipped.
     /// </summary>
     /// <param name="listFile">The list file.</param>
     /// <param name="dataRoot">Folder the paths are relative to (the list's folder when null).</param>
     /// <returns>The entries.</returns>
     public static IReadOnlyList<VideoEntry> ReadVideoList(string listFile, string? dataRoot = null) =>
-        ReadList(listFile, dataRoot, "expected `path label`", new[] { "label" }, (path, v) => new VideoEntry(path, v[0]));
+        ReadVideoLines(listFile, dataRoot).Select(l => l.Entry).ToArray();
 
     /// <summary>
     /// Reads a frame-folder list: lines <c>dir num_frames label</c> (the folder may contain spaces; the
@@ -46,46 +51,69 @@ public static class AnnotationFiles
     /// <param name="dataRoot">Folder the directories are relative to (the list's folder when null).</param>
     /// <returns>The entries.</returns>
     public static IReadOnlyList<FrameFolderEntry> ReadFrameList(string listFile, string? dataRoot = null) =>
-        ReadList(listFile, dataRoot, "expected `dir num_frames label`", new[] { "frame count", "label" },
+        ReadFrameLines(listFile, dataRoot).Select(l => l.Entry).ToArray();
+
+    internal static List<Listed<VideoEntry>> ReadVideoLines(string listFile, string? dataRoot)
+    {
+        var lines = Lines(listFile).ToList();
+        bool three = lines.Count > 0 && lines.All(l => l.Fields.Length >= 3 && int.TryParse(l.Fields[^2], NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
+        return three
+            ? ReadList(listFile, lines, dataRoot, "expected `path num_frames label`", new[] { "frame count", "label" }, (path, v) => new VideoEntry(path, v[1]))
+            : ReadList(listFile, lines, dataRoot, "expected `path label` or `path num_frames label`", new[] { "label" }, (path, v) => new VideoEntry(path, v[0]));
+    }
+
+    internal static List<Listed<FrameFolderEntry>> ReadFrameLines(string listFile, string? dataRoot) =>
+        ReadList(listFile, Lines(listFile).ToList(), dataRoot, "expected `dir num_frames label`", new[] { "frame count", "label" },
             (dir, v) => new FrameFolderEntry(dir, v[0], v[1]));
 
-    /// <summary>Class names for a list: the class-name file when given (labels must fit it), else the label numbers.</summary>
-    internal static IReadOnlyList<string> ClassNamesFor(IEnumerable<int> labels, string? classNamesFile, string listFile)
+    /// <summary>An entry of a list with its line number and label, for messages.</summary>
+    internal readonly record struct Listed<T>(T Entry, int Line, int Label);
+
+    /// <summary>
+    /// The class names of a list: <paramref name="classNames"/> when given (e.g. the training data's, for a validation
+    /// list), else the class-name file, else the label numbers 0..max. Every label must fit them.
+    /// </summary>
+    internal static IReadOnlyList<string> ClassNamesFor<T>(IReadOnlyList<Listed<T>> lines, string? classNamesFile, string listFile,
+        IReadOnlyList<string>? classNames)
     {
-        int max = -1;
-        foreach (var l in labels)
+        string source;
+        IReadOnlyList<string> names;
+        if (classNames != null) (names, source) = (classNames, "the training data");
+        else if (classNamesFile != null) (names, source) = (ReadClassNames(classNamesFile), classNamesFile);
+        else
         {
-            if (l < 0) throw new InvalidDataException($"{listFile}: negative label {l}");
-            max = Math.Max(max, l);
+            int max = lines.Max(l => l.Label);
+            (names, source) = (Enumerable.Range(0, max + 1).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray(), "");
         }
-        if (classNamesFile != null)
+        foreach (var l in lines)
         {
-            var names = ReadClassNames(classNamesFile);
-            if (max >= names.Count) throw new InvalidDataException($"{listFile}: label {max} but {classNamesFile} names only {names.Count} classes");
-            return names;
+            if (l.Label < 0) throw Bad(listFile, l.Line, $"negative label {l.Label}");
+            if (l.Label >= names.Count) throw Bad(listFile, l.Line, $"label {l.Label} but {source} has only {names.Count} classes (0..{names.Count - 1})");
         }
-        return Enumerable.Range(0, max + 1).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        return names;
     }
 
     // A list line is a path (which may contain spaces) followed by one integer field per name in `numbers`.
-    private static List<T> ReadList<T>(string listFile, string? dataRoot, string usage, string[] numbers, Func<string, int[], T> entry)
+    private static List<Listed<T>> ReadList<T>(string listFile, List<(string[] Fields, int LineNo)> lines, string? dataRoot, string usage,
+        string[] numbers, Func<string, int[], T> entry)
     {
         var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(listFile)) ?? ".";
-        var list = new List<T>();
+        var list = new List<Listed<T>>();
         int k = numbers.Length;
-        foreach (var (fields, lineNo) in Lines(listFile))
+        foreach (var (fields, lineNo) in lines)
         {
             if (fields.Length < k + 1) throw Bad(listFile, lineNo, usage);
             var values = new int[k];
             for (int i = 0; i < k; i++) values[i] = ParseInt(fields[fields.Length - k + i], listFile, lineNo, numbers[i]);
-            list.Add(entry(Path.Combine(root, string.Join(' ', fields[..^k])), values));
+            list.Add(new Listed<T>(entry(Path.Combine(root, string.Join(' ', fields[..^k])), values), lineNo, values[^1]));
         }
+        if (list.Count == 0) throw new DatasetException($"list file has no entries ({usage}): {listFile}");
         return list;
     }
 
     private static IEnumerable<(string[] Fields, int LineNo)> Lines(string listFile)
     {
-        if (!File.Exists(listFile)) throw new FileNotFoundException($"list file not found: {listFile}", listFile);
+        CheckFile(listFile, "list file");
         int n = 0;
         foreach (var raw in File.ReadLines(listFile))
         {
@@ -96,10 +124,18 @@ public static class AnnotationFiles
         }
     }
 
+    // A missing list is a FileNotFoundException like any missing input; a FIFO or device would block the read.
+    private static void CheckFile(string path, string what)
+    {
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"{what} not found: {path}", path);
+        if (FileChecks.Problem(path, what) is { } problem && !problem.EndsWith("(0 bytes)", StringComparison.Ordinal))
+            throw new DatasetException($"{problem}: {path}");
+    }
+
     private static int ParseInt(string s, string file, int lineNo, string what) =>
         int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(file, lineNo, $"bad {what} '{s}'");
 
-    private static InvalidDataException Bad(string file, int lineNo, string msg) => new($"{file}:{lineNo}: {msg}");
+    private static DatasetException Bad(string file, int lineNo, string msg) => new($"{file}:{lineNo}: {msg}");
 }
 
 /// <summary>Shared plumbing of the file-backed datasets: probe caching and error tagging.</summary>
@@ -211,10 +247,12 @@ public sealed class VideoListDataset : VideoFileDataset
     /// <param name="dataRoot">Folder the paths are relative to (the list's folder when null).</param>
     /// <param name="pipeline">Sampling and transforms.</param>
     /// <param name="classNamesFile">Optional class-name file (one name per line).</param>
-    public VideoListDataset(string listFile, string? dataRoot, ClipPipeline pipeline, string? classNamesFile = null) : base(pipeline)
+    /// <param name="classNames">The classes to use instead (e.g. the training data's for a validation list); every label must fit them.</param>
+    public VideoListDataset(string listFile, string? dataRoot, ClipPipeline pipeline, string? classNamesFile = null,
+        IReadOnlyList<string>? classNames = null) : base(pipeline)
     {
-        var entries = AnnotationFiles.ReadVideoList(listFile, dataRoot);
-        SetEntries(entries, AnnotationFiles.ClassNamesFor(entries.Select(e => e.Label), classNamesFile, listFile));
+        var lines = AnnotationFiles.ReadVideoLines(listFile, dataRoot);
+        SetEntries(lines.Select(l => l.Entry).ToArray(), AnnotationFiles.ClassNamesFor(lines, classNamesFile, listFile, classNames));
     }
 }
 
@@ -231,11 +269,13 @@ public sealed class RawFrameDataset : FileVideoDataset
     /// <param name="classNamesFile">Optional class-name file (one name per line).</param>
     /// <param name="filenameTemplate">Frame file names, Python (<c>img_{:05}.jpg</c>) or .NET (<c>img_{0:D5}.jpg</c>) style.</param>
     /// <param name="startIndex">The number of the first frame file.</param>
+    /// <param name="classNames">The classes to use instead (e.g. the training data's for a validation list); every label must fit them.</param>
     public RawFrameDataset(string listFile, string? dataRoot, ClipPipeline pipeline, string? classNamesFile = null,
-        string filenameTemplate = "img_{:05}.jpg", int startIndex = 1) : base(pipeline)
+        string filenameTemplate = "img_{:05}.jpg", int startIndex = 1, IReadOnlyList<string>? classNames = null) : base(pipeline)
     {
-        Entries = AnnotationFiles.ReadFrameList(listFile, dataRoot);
-        ClassNames = AnnotationFiles.ClassNamesFor(Entries.Select(e => e.Label), classNamesFile, listFile);
+        var lines = AnnotationFiles.ReadFrameLines(listFile, dataRoot);
+        Entries = lines.Select(l => l.Entry).ToArray();
+        ClassNames = AnnotationFiles.ClassNamesFor(lines, classNamesFile, listFile, classNames);
         FilenameTemplate = FrameFolderSource.NormalizeTemplate(filenameTemplate);
         StartIndex = startIndex;
     }
@@ -283,13 +323,15 @@ public sealed class ClassFolderDataset : VideoFileDataset
     /// <param name="pipeline">Sampling and transforms.</param>
     /// <param name="classNamesFile">Optional class-name file fixing the label order (every name must have a folder).</param>
     /// <param name="extensions">File extensions to include (<see cref="DefaultExtensions"/> when null).</param>
-    public ClassFolderDataset(string root, ClipPipeline pipeline, string? classNamesFile = null, IEnumerable<string>? extensions = null) : base(pipeline)
+    /// <param name="classNames">The classes to use instead (e.g. the training data's for validation folders); each must have a folder.</param>
+    public ClassFolderDataset(string root, ClipPipeline pipeline, string? classNamesFile = null, IEnumerable<string>? extensions = null,
+        IReadOnlyList<string>? classNames = null) : base(pipeline)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"dataset folder not found: {root}");
         var exts = new HashSet<string>(extensions ?? DefaultExtensions, StringComparer.OrdinalIgnoreCase);
-        IReadOnlyList<string> classes = classNamesFile != null
+        IReadOnlyList<string> classes = classNames ?? (classNamesFile != null
             ? AnnotationFiles.ReadClassNames(classNamesFile)
-            : Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+            : Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray());
         var entries = new List<VideoEntry>();
         for (int label = 0; label < classes.Count; label++)
         {
@@ -300,6 +342,8 @@ public sealed class ClassFolderDataset : VideoFileDataset
                 .Order(StringComparer.Ordinal)
                 .Select(f => new VideoEntry(f, label)));
         }
+        if (entries.Count == 0)
+            throw new DatasetException($"no video files ({string.Join(", ", exts.Order(StringComparer.Ordinal))}) in the {classes.Count} class folders of {root}");
         SetEntries(entries, classes);
     }
 }

@@ -29,6 +29,9 @@ public abstract class VideoModel : Module, IVideoModel
     /// <inheritdoc/>
     public abstract int TemporalStride { get; }
 
+    /// <summary>Classifier outputs: labels must lie in [0, NumClasses).</summary>
+    public abstract int NumClasses { get; }
+
     /// <summary>The device of the model's parameters (it computes there; inputs move there).</summary>
     public Device Device => Parameters().FirstOrDefault()?.Data.Device ?? Device.Cpu;
 
@@ -65,6 +68,9 @@ public abstract class VideoModel<TConfig> : VideoModel where TConfig : IVideoMod
 
     /// <inheritdoc/>
     public override int TemporalStride => Config.StemStride;
+
+    /// <inheritdoc/>
+    public override int NumClasses => Config.NumClasses;
 
     /// <summary>The SIFA options of 1-based <paramref name="stage"/>, or null when the stage has no SIFA.</summary>
     protected SifaOptions? SifaOf(int stage) => Config.Stages.Contains(stage) ? Config.Sifa ?? new SifaOptions() : null;

@@ -397,7 +397,7 @@ public sealed record LoadResult(
 }
 
 /// <summary>A strict state-dict load failed; nothing was loaded. The message names every problem key.</summary>
-public sealed class StateDictException : Exception
+public sealed class StateDictException : SifaException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="result">The problems found.</param>

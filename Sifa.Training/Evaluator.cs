@@ -11,7 +11,8 @@ namespace Sifa.Training;
 /// <param name="Top1">Top-1 accuracy in [0, 1].</param>
 /// <param name="Top5">Top-5 accuracy in [0, 1].</param>
 /// <param name="Samples">Samples evaluated.</param>
-public sealed record EvalResult(double Loss, double Top1, double Top5, int Samples)
+/// <param name="Skipped">Samples that failed to load and were left out (never replaced by another sample).</param>
+public sealed record EvalResult(double Loss, double Top1, double Top5, int Samples, int Skipped = 0)
 {
     /// <summary>The result of evaluating nothing (no validation data).</summary>
     public static EvalResult None { get; } = new(double.NaN, double.NaN, double.NaN, 0);
@@ -22,18 +23,26 @@ public static class Evaluator
 {
     /// <summary>
     /// Evaluates in eval mode without gradients: softmax of every view, averaged over a sample's views
-    /// (clips × crops), then top-1 / top-5 and the mean negative log of the averaged probability of the label.
+    /// (clips × crops), then top-1 / top-5 and the mean negative log of the averaged probability of the label. A sample
+    /// that fails to load is left out and counted in <see cref="EvalResult.Skipped"/>, never replaced by another.
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="data">The data (its pipeline decides the views).</param>
     /// <param name="batchSize">Samples per batch.</param>
     /// <param name="workers">Loader workers.</param>
     /// <param name="seed">Loader seed.</param>
-    public static EvalResult Evaluate(VideoModel model, IVideoDataset data, int batchSize, int workers = 1, int seed = 0)
+    /// <param name="strict">Throw the <see cref="SampleLoadException"/> of the first sample that fails to load.</param>
+    /// <param name="onBadSample">Called (from a loader thread) once for each sample that fails to load.</param>
+    public static EvalResult Evaluate(VideoModel model, IVideoDataset data, int batchSize, int workers = 1, int seed = 0,
+        bool strict = false, Action<BadSampleInfo>? onBadSample = null)
     {
         bool was = model.IsTraining;
         model.Eval();
-        var loader = new VideoDataLoader(data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false, Seed = seed, Workers = workers });
+        var loader = new VideoDataLoader(data, new DataLoaderOptions
+        {
+            BatchSize = batchSize, Shuffle = false, Seed = seed, Workers = workers,
+            Strict = strict, BadSamples = BadSamplePolicy.Drop, OnBadSample = onBadSample,
+        });
         double loss = 0; int top1 = 0, top5 = 0, n = 0;
         using (GradMode.NoGrad())
         {
@@ -49,7 +58,25 @@ public static class Evaluator
             }
         }
         model.Train(was);
-        return new EvalResult(loss / Math.Max(1, n), (double)top1 / Math.Max(1, n), (double)top5 / Math.Max(1, n), n);
+        return new EvalResult(loss / Math.Max(1, n), (double)top1 / Math.Max(1, n), (double)top5 / Math.Max(1, n), n, (int)loader.SamplesDropped);
+    }
+
+    /// <summary>
+    /// Refuses a model whose parameters or buffers hold a NaN or an infinity (a diverged or damaged checkpoint), which
+    /// would otherwise evaluate to meaningless scores. Reads every tensor back once.
+    /// </summary>
+    /// <param name="model">The model, with its weights loaded.</param>
+    /// <param name="source">Where the weights came from (named in the message).</param>
+    /// <exception cref="NonFiniteException">A tensor is not finite; the message names the source and the key.</exception>
+    public static void EnsureFiniteWeights(Module model, string source)
+    {
+        foreach (var (key, t) in model.StateDict())
+        {
+            var a = t.Tensor.ToArray();
+            int i = Array.FindIndex(a, v => !float.IsFinite(v));
+            if (i >= 0)
+                throw new NonFiniteException($"{source}: tensor '{key}' holds a non-finite value ({a[i]} at flat index {i}); refusing to evaluate diverged or damaged weights");
+        }
     }
 
     /// <summary>

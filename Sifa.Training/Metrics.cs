@@ -2,7 +2,12 @@ using System.Text.Json.Serialization;
 
 namespace Sifa.Training;
 
-/// <summary>One line of <c>metrics.jsonl</c>: the results of one epoch (accuracies are fractions in [0, 1]).</summary>
+/// <summary>
+/// One line of <c>metrics.jsonl</c>: the results of one epoch (accuracies are fractions in [0, 1]). A value that is not
+/// a number (no validation data, a diverged validation loss) is written as the string <c>"NaN"</c> / <c>"Infinity"</c>
+/// rather than failing the write and losing the epoch.
+/// </summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record EpochMetrics
 {
     /// <summary>1-based epoch.</summary>
@@ -23,6 +28,12 @@ public sealed record EpochMetrics
     [JsonPropertyName("step")] public long Step { get; init; }
     /// <summary>Wall time of the epoch (training and validation).</summary>
     [JsonPropertyName("seconds")] public double Seconds { get; init; }
+    /// <summary>Training samples that could not be loaded this epoch (each left out of its batch).</summary>
+    [JsonPropertyName("train_bad_samples")] public int TrainBadSamples { get; init; }
+    /// <summary>Validation samples that could not be loaded (skipped, not counted in the accuracies).</summary>
+    [JsonPropertyName("val_bad_samples")] public int ValBadSamples { get; init; }
+    /// <summary>Optimizer steps skipped because the loss or a gradient was not finite (<see cref="NanPolicy.SkipStep"/>).</summary>
+    [JsonPropertyName("skipped_steps")] public int SkippedSteps { get; init; }
 }
 
 /// <summary>Classification metrics on host score arrays.</summary>
@@ -30,7 +41,8 @@ public static class Metrics
 {
     /// <summary>
     /// Counts rows whose label is among the top <paramref name="k"/> scores of <paramref name="scores"/> (row-major
-    /// (N, <paramref name="classes"/>)); ties rank the lower class index first, so the count is deterministic.
+    /// (N, <paramref name="classes"/>)); ties rank the lower class index first, so the count is deterministic. A row
+    /// holding a NaN is never correct: NaN compares false with everything, so it would otherwise rank first.
     /// </summary>
     public static int CountTopK(float[] scores, int classes, int[] labels, int k)
     {
@@ -39,12 +51,14 @@ public static class Metrics
         {
             float t = scores[n * classes + labels[n]];
             int higher = 0;
+            bool nan = false;
             for (int j = 0; j < classes; j++)
             {
                 float v = scores[n * classes + j];
+                nan |= float.IsNaN(v);
                 if (v > t || (v == t && j < labels[n])) higher++;
             }
-            if (higher < k) c++;
+            if (higher < k && !nan) c++;
         }
         return c;
     }

@@ -23,7 +23,10 @@ public sealed class Trainer
     private readonly IVideoDataset? _val;
     private readonly TextWriter _log;
 
-    /// <summary>Creates a trainer; checks the settings (an unavailable device fails here, before any work).</summary>
+    /// <summary>
+    /// Creates a trainer; checks the settings (an unavailable device fails here, before any work) and that every label
+    /// fits the model's classes (a validation label beyond them would otherwise fail only after a full epoch).
+    /// </summary>
     /// <param name="model">The model (moved to the device when training starts).</param>
     /// <param name="train">Training data.</param>
     /// <param name="val">Validation data (null skips validation).</param>
@@ -32,6 +35,8 @@ public sealed class Trainer
     public Trainer(VideoModel model, IVideoDataset train, IVideoDataset? val, TrainerOptions options, TextWriter? log = null)
     {
         options.Validate();
+        CheckLabels(train, "training", model.NumClasses);
+        if (val != null) CheckLabels(val, "validation", model.NumClasses);
         _model = model;
         _train = train; _val = val; Options = options;
         _log = log ?? Console.Out;
@@ -40,19 +45,38 @@ public sealed class Trainer
     /// <summary>The settings.</summary>
     public TrainerOptions Options { get; }
 
+    private static void CheckLabels(IVideoDataset data, string split, int classes)
+    {
+        if (data.Count == 0) throw new DatasetException($"the {split} data has no samples");
+        for (int i = 0; i < data.Count; i++)
+        {
+            int l = data.GetLabel(i);
+            if ((uint)l >= (uint)classes)
+                throw new DatasetException($"{split} sample {i} ({data.GetSource(i)}): label {l} is outside the model's {classes} classes (0..{classes - 1})");
+        }
+    }
+
     /// <summary>Metrics of every finished epoch (including those before a resume).</summary>
     public List<EpochMetrics> History { get; } = new();
 
     /// <summary>Runs training up to <see cref="TrainerOptions.Epochs"/> epochs (resuming when asked).</summary>
     /// <param name="cancellationToken">Stops between steps.</param>
     /// <returns>The metrics of all epochs.</returns>
+    /// <exception cref="NonFiniteException">A step's loss or gradient was not finite (policy <see cref="NanPolicy.Stop"/>),
+    /// or every step of an epoch was.</exception>
+    /// <exception cref="DatasetException">More samples failed to load than allowed, or an epoch ran no step.</exception>
+    /// <exception cref="SampleLoadException">A sample failed to load in <see cref="TrainerOptions.StrictData"/> mode.</exception>
     public IReadOnlyList<EpochMetrics> Run(CancellationToken cancellationToken = default)
     {
         var o = Options;
         var store = new CheckpointStore(o.OutDir, _log);
         _model.To(o.Device);
         var opt = OptimizerFactory.Create(_model, o);
-        var loader = new VideoDataLoader(_train, new DataLoaderOptions { BatchSize = o.BatchSize, Shuffle = true, Seed = o.Seed, Workers = o.Workers, DropLast = _train.Count >= 2 * o.BatchSize });
+        var loader = new VideoDataLoader(_train, new DataLoaderOptions
+        {
+            BatchSize = o.BatchSize, Shuffle = true, Seed = o.Seed, Workers = o.Workers, DropLast = _train.Count >= 2 * o.BatchSize,
+            Strict = o.StrictData, BadSamples = BadSamplePolicy.Drop, OnBadSample = b => ReportBadSample("training", b),
+        });
         long total = (long)loader.BatchesPerEpoch * o.Epochs;
         var sched = new CosineSchedule(opt, Math.Min(o.WarmupSteps, Math.Max(0, total - 1)), total);
         int startEpoch = 0;
@@ -71,59 +95,139 @@ public sealed class Trainer
         for (int epoch = startEpoch; epoch < endEpoch; epoch++)
         {
             var sw = Stopwatch.StartNew();
-            var meter = TrainEpoch(opt, sched, loader, epoch, sw, cancellationToken);
-            var ev = _val != null ? Evaluator.Evaluate(_model, _val, o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize, o.Workers, o.Seed) : EvalResult.None;
+            var tr = TrainEpoch(opt, sched, loader, epoch, sw, cancellationToken);
+            var ev = Validate(epoch);
             var m = new EpochMetrics
             {
-                Epoch = epoch + 1, TrainLoss = meter.MeanLoss, TrainTop1 = meter.Top1,
+                Epoch = epoch + 1, TrainLoss = tr.Meter.MeanLoss, TrainTop1 = tr.Meter.Top1,
                 ValLoss = ev.Loss, ValTop1 = ev.Top1, ValTop5 = ev.Top5, Lr = opt.Groups[0].Lr, Step = sched.StepCount,
                 Seconds = Math.Round(sw.Elapsed.TotalSeconds, 3),
+                TrainBadSamples = tr.BadSamples, ValBadSamples = ev.Skipped, SkippedSteps = tr.SkippedSteps,
             };
             History.Add(m);
             store.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History); // metrics follow the commit, never run ahead of it
             store.AppendMetrics(m);
             store.WriteCurves(History);
+            var notes = new List<string>();
+            if (m.TrainBadSamples > 0) notes.Add($"{m.TrainBadSamples} bad training samples");
+            if (m.ValBadSamples > 0) notes.Add($"{m.ValBadSamples} bad validation samples");
+            if (m.SkippedSteps > 0) notes.Add($"{m.SkippedSteps} non-finite steps skipped");
             _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {m.Epoch}/{o.Epochs}: train loss {m.TrainLoss:F4} top1 {m.TrainTop1:F3} | val loss {m.ValLoss:F4} top1 {m.ValTop1:F3} top5 {m.ValTop5:F3} | lr {m.Lr:G3} | {m.Seconds:F1}s"));
+                $"epoch {m.Epoch}/{o.Epochs}: train loss {m.TrainLoss:F4} top1 {m.TrainTop1:F3} | val loss {m.ValLoss:F4} top1 {m.ValTop1:F3} top5 {m.ValTop5:F3} | lr {m.Lr:G3} | {m.Seconds:F1}s")
+                + (notes.Count > 0 ? " | " + string.Join(", ", notes) : ""));
         }
         return History;
     }
 
-    private EpochMeter TrainEpoch(Optimizer opt, CosineSchedule sched, VideoDataLoader loader, int epoch, Stopwatch sw, CancellationToken cancellationToken)
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), BadSampleInfo> _reported = new();
+
+    // Called from loader threads: each bad file is reported once per run and split, with its reason.
+    private void ReportBadSample(string split, BadSampleInfo b)
+    {
+        if (!_reported.TryAdd((split, b.Path), b)) return;
+        lock (_log) _log.WriteLine($"bad {split} sample {b.Index} (epoch {b.Epoch + 1}, left out): {b.Reason}: {b.Path}");
+    }
+
+    private string FirstBad(string split) =>
+        _reported.Where(kv => kv.Key.Item1 == split).Select(kv => kv.Value).OrderBy(b => b.Epoch).ThenBy(b => b.Index)
+            .Select(b => $"; first: {b.Reason}: {b.Path}").FirstOrDefault() ?? "";
+
+    private DatasetException TooManyBad(string split, int epoch, int bad, int samples) => new(
+        $"epoch {epoch + 1}: {bad} of {samples} {split} samples failed to load, more than the {Options.BadSampleLimit(samples)} allowed " +
+        $"(--max-bad-samples; default 1% of the epoch){FirstBad(split)}");
+
+    private EvalResult Validate(int epoch)
+    {
+        if (_val == null) return EvalResult.None;
+        var o = Options;
+        var ev = Evaluator.Evaluate(_model, _val, o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize, o.Workers, o.Seed,
+            o.StrictData, b => ReportBadSample("validation", b with { Epoch = epoch }));
+        if (ev.Skipped > o.BadSampleLimit(_val.Count)) throw TooManyBad("validation", epoch, ev.Skipped, _val.Count);
+        if (ev.Samples == 0 && _val.Count > 0) throw new DatasetException($"epoch {epoch + 1}: no validation sample could be loaded{FirstBad("validation")}");
+        return ev;
+    }
+
+    private sealed record EpochOutcome(EpochMeter Meter, int BadSamples, int SkippedSteps);
+
+    private EpochOutcome TrainEpoch(Optimizer opt, CosineSchedule sched, VideoDataLoader loader, int epoch, Stopwatch sw, CancellationToken cancellationToken)
     {
         var o = Options;
         StochasticSeeds.Reseed(_model, o.Seed, epoch);
         _model.Train();
         var meter = new EpochMeter();
-        int step = 0, steps = loader.BatchesPerEpoch;
+        int step = 0, steps = loader.BatchesPerEpoch, skipped = 0, samples = Math.Min(_train.Count, steps * o.BatchSize);
+        long dropped0 = loader.SamplesDropped;
+        int Bad() => (int)(loader.SamplesDropped - dropped0);
         bool progress = o.Progress && !Console.IsErrorRedirected;
-        foreach (var batch in loader.GetEpoch(epoch, cancellationToken))
+        try
         {
-            float lv; int correct;
-            // One step's activations and gradients live in a scope: their arrays are reused by the next step.
-            using (TensorScope.Begin())
+            foreach (var batch in loader.GetEpoch(epoch, cancellationToken))
             {
-                var logits = _model.Forward(new Variable(batch.Clips.ToDevice(o.Device)));
-                var loss = Ops.CrossEntropy(logits, batch.Labels, o.LabelSmoothing);
-                opt.ZeroGrad();
-                loss.Backward();
-                if (o.ClipGradNorm > 0) GradClip.ClipGradNorm(opt.Parameters, o.ClipGradNorm);
-                opt.Step();
-                opt.ZeroGrad(); // the gradients' arrays go back to the pool with the scope
-                lv = loss.Data.ToArray()[0];
-                correct = Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch.Labels, 1);
-            }
-            sched.Step();
-            meter.Add(lv, correct, batch.Count);
-            step++;
-            if (progress)
-            {
-                double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
-                double eta = (steps - step) * (sw.Elapsed.TotalSeconds / step);
-                Console.Error.Write($"\repoch {epoch + 1}/{o.Epochs} step {step}/{steps} loss {lv:F4} {rate:F1} clips/s ETA {eta:F0}s   ");
+                step++;
+                if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
+                float lv; int correct;
+                // One step's activations and gradients live in a scope: their arrays are reused by the next step.
+                using (TensorScope.Begin())
+                {
+                    var logits = _model.Forward(new Variable(batch.Clips.ToDevice(o.Device)));
+                    var loss = Ops.CrossEntropy(logits, batch.Labels, o.LabelSmoothing);
+                    opt.ZeroGrad();
+                    loss.Backward();
+                    lv = loss.Data.ToArray()[0];
+                    // The global gradient norm, one reduction and one number read back per step: clipping computes it
+                    // anyway; without clipping an infinite bound computes it and scales nothing.
+                    double norm = GradClip.ClipGradNorm(opt.Parameters, o.ClipGradNorm > 0 ? o.ClipGradNorm : double.PositiveInfinity);
+                    if (!float.IsFinite(lv) || !double.IsFinite(norm))
+                    {
+                        var what = DescribeNonFinite(opt, epoch, step, lv, norm);
+                        if (o.OnNan == NanPolicy.Stop) throw new NonFiniteException(what + " (--on-nan skip-step skips such steps)");
+                        opt.ZeroGrad();
+                        skipped++;
+                        ClearProgress(progress);
+                        _log.WriteLine(what + "; step skipped");
+                        continue;
+                    }
+                    opt.Step();
+                    opt.ZeroGrad(); // the gradients' arrays go back to the pool with the scope
+                    correct = Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch.Labels, 1);
+                }
+                sched.Step();
+                meter.Add(lv, correct, batch.Count);
+                if (progress)
+                {
+                    double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
+                    double eta = (steps - step) * (sw.Elapsed.TotalSeconds / step);
+                    Console.Error.Write($"\repoch {epoch + 1}/{o.Epochs} step {step}/{steps} loss {lv:F4} {rate:F1} clips/s ETA {eta:F0}s   ");
+                }
             }
         }
+        finally { ClearProgress(progress); }
+        if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
+        if (meter.Samples == 0)
+        {
+            if (skipped > 0) throw new NonFiniteException($"epoch {epoch + 1}: all {skipped} steps had a non-finite loss or gradient and were skipped");
+            throw new DatasetException($"epoch {epoch + 1}: no training step ran: {Bad()} of {samples} samples failed to load{FirstBad("training")}");
+        }
+        return new EpochOutcome(meter, Bad(), skipped);
+    }
+
+    private static void ClearProgress(bool progress)
+    {
         if (progress) Console.Error.Write("\r" + new string(' ', 79) + "\r");
-        return meter;
+    }
+
+    // Only after a step went non-finite: reads the gradients (and weights) back to name the first bad one.
+    private string DescribeNonFinite(Optimizer opt, int epoch, int step, float loss, double norm)
+    {
+        var names = new Dictionary<Sifa.Autograd.Variable, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (n, p) in _model.NamedParameters()) names.TryAdd(p, n);
+        string Name(Sifa.Autograd.Variable v) => names.TryGetValue(v, out var n) ? n : "(unnamed parameter)";
+        static bool Finite(Tensor t) => t.ToArray().All(float.IsFinite);
+        var grad = opt.Parameters.FirstOrDefault(p => p.Grad != null && !Finite(p.Grad));
+        var weight = opt.Parameters.FirstOrDefault(p => !Finite(p.Data));
+        var s = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch + 1} step {step}: non-finite loss or gradient (loss {loss}, gradient norm {norm})");
+        s += grad != null ? $"; first parameter whose gradient is not finite: {Name(grad)}" : "; every gradient is finite but their squared norm overflowed";
+        if (weight != null) s += $"; first non-finite weight: {Name(weight)}";
+        return s;
     }
 }

@@ -2,6 +2,18 @@ using Sifa.Tensors;
 
 namespace Sifa.Training;
 
+/// <summary>What training does at a step whose loss or gradients are not finite (NaN or infinite).</summary>
+public enum NanPolicy
+{
+    /// <summary>Stop the run with a <see cref="NonFiniteException"/> naming the epoch, step and first bad parameter;
+    /// the last checkpoint and the metrics written so far stay as they were.</summary>
+    Stop,
+
+    /// <summary>Skip the optimizer step (the weights stay as they were), log it and go on; an epoch in which every
+    /// step is skipped still stops the run.</summary>
+    SkipStep,
+}
+
 /// <summary>
 /// Settings of a training run (see <see cref="Trainer"/>). The defaults are those of <c>sifa train</c> (the CLI reads
 /// them from <see cref="Defaults"/>), measured on synthetic-motion at 32² frames.
@@ -67,19 +79,41 @@ public sealed record TrainerOptions
     /// <summary>Show a per-step progress line on stderr.</summary>
     public bool Progress { get; init; } = true;
 
+    /// <summary>What to do at a step whose loss or gradients are not finite.</summary>
+    public NanPolicy OnNan { get; init; } = NanPolicy.Stop;
+
+    /// <summary>Samples per epoch (training, or one validation pass) that may fail to load before the run stops;
+    /// null allows 1% of the epoch's samples (rounded down, so a small dataset allows none).</summary>
+    public int? MaxBadSamples { get; init; }
+
+    /// <summary>Stop at the first sample that fails to load.</summary>
+    public bool StrictData { get; init; }
+
+    /// <summary>The number of failed samples allowed in an epoch of <paramref name="samples"/> samples.</summary>
+    public int BadSampleLimit(int samples) => MaxBadSamples ?? samples / 100;
+
     /// <summary>Checks the settings, the device's availability first (before any work).</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
     /// <exception cref="NotSupportedException">The device has no backend here (the message says why).</exception>
     public void Validate()
     {
         Backends.For(Device);
-        if (Epochs < 1) throw new ArgumentException($"epochs must be ≥ 1, got {Epochs}");
-        if (BatchSize < 1) throw new ArgumentException($"batch size must be ≥ 1, got {BatchSize}");
-        if (!(Lr > 0)) throw new ArgumentException($"learning rate must be > 0, got {Lr}");
+        if (Epochs < 1) throw new ArgumentException($"epochs (--epochs) must be ≥ 1, got {Epochs}");
+        if (BatchSize < 1) throw new ArgumentException($"batch size (--batch) must be ≥ 1, got {BatchSize}");
+        if (EvalBatchSize < 0) throw new ArgumentException($"validation batch size must be ≥ 0, got {EvalBatchSize}");
+        if (!(Lr > 0) || !double.IsFinite(Lr)) throw new ArgumentException($"learning rate (--lr) must be a finite number > 0, got {Num(Lr)}");
         OptimizerFactory.CheckName(Optimizer);
-        if (WarmupSteps < 0) throw new ArgumentException("warm-up steps must be ≥ 0");
-        if (LabelSmoothing is < 0 or > 1) throw new ArgumentException("label smoothing must be in [0, 1]");
-        if (Workers < 0) throw new ArgumentException("workers must be ≥ 0");
-        if (Overwrite && Resume != ResumeMode.Never) throw new ArgumentException("overwrite and resume exclude each other");
+        if (!(Momentum >= 0) || !double.IsFinite(Momentum)) throw new ArgumentException($"momentum must be a finite number ≥ 0, got {Num(Momentum)}");
+        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay (--weight-decay) must be a finite number ≥ 0, got {Num(WeightDecay)}");
+        if (WarmupSteps < 0) throw new ArgumentException($"warm-up steps (--warmup-steps) must be ≥ 0, got {WarmupSteps}");
+        if (!(LabelSmoothing is >= 0 and <= 1)) throw new ArgumentException($"label smoothing (--label-smoothing) must be in [0, 1], got {Num(LabelSmoothing)}");
+        if (!(ClipGradNorm >= 0) || !double.IsFinite(ClipGradNorm)) throw new ArgumentException($"gradient clip (--clip-grad) must be a finite number ≥ 0 (0: off), got {Num(ClipGradNorm)}");
+        if (Workers < 0) throw new ArgumentException($"workers (--workers) must be ≥ 0, got {Workers}");
+        if (StopAfterEpochs < 0) throw new ArgumentException($"stop-after epochs must be ≥ 0, got {StopAfterEpochs}");
+        if (MaxBadSamples < 0) throw new ArgumentException($"bad-sample limit (--max-bad-samples) must be ≥ 0, got {MaxBadSamples}");
+        if (!Enum.IsDefined(OnNan)) throw new ArgumentException($"unknown NaN policy {OnNan}");
+        if (Overwrite && Resume != ResumeMode.Never) throw new ArgumentException("--overwrite and --resume exclude each other");
     }
+
+    private static string Num(double v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -59,18 +59,8 @@ public static class StepBench
             var pause0 = GC.GetTotalPauseDuration();
             var sw = Stopwatch.StartNew();
             OpProfiler.Mark();
-            float lossValue;
-            using (TensorScope.Begin()) // as in the trainer: the step's buffers are reused by the next step
-            {
-                opt.ZeroGrad();
-                var loss = Ops.CrossEntropy(model.Forward(new Variable(clip)), target);
-                loss.Backward();
-                long tOpt = Stopwatch.GetTimestamp();
-                opt.Step();
-                opt.ZeroGrad();
-                optTime += s > 0 ? Stopwatch.GetElapsedTime(tOpt).TotalSeconds : 0;
-                lossValue = loss.Data.Item();
-            }
+            float lossValue = TrainStep(model, opt, clip, target, out double stepOptTime);
+            optTime += s > 0 ? stepOptTime : 0;
             sw.Stop();
             if (s > 0) times.Add(sw.Elapsed.TotalSeconds);
             // Managed allocation volume and GC pause time of the step: what buffer reuse (or its absence) costs.
@@ -88,5 +78,25 @@ public static class StepBench
         long peak = Process.GetCurrentProcess().PeakWorkingSet64;
         output.WriteLine($"sec_per_step={median:F4} peak_mb={peak / (1024.0 * 1024.0):F0}");
         return 0;
+    }
+
+    /// <summary>
+    /// One training step as the trainer runs it (forward, cross-entropy, backward, optimizer step inside a
+    /// <see cref="TensorScope"/>, so the step's buffers are reused by the next); <c>bench gpu</c> times the same code.
+    /// Returns the loss, read after the step; <paramref name="optimizerSeconds"/> is the optimizer's share.
+    /// </summary>
+    internal static float TrainStep(VideoModel model, Optimizer opt, Tensor clip, int[] target, out double optimizerSeconds)
+    {
+        using (TensorScope.Begin())
+        {
+            opt.ZeroGrad();
+            var loss = Ops.CrossEntropy(model.Forward(new Variable(clip)), target);
+            loss.Backward();
+            long tOpt = Stopwatch.GetTimestamp();
+            opt.Step();
+            opt.ZeroGrad();
+            optimizerSeconds = Stopwatch.GetElapsedTime(tOpt).TotalSeconds;
+            return loss.Data.Item();
+        }
     }
 }

@@ -3,7 +3,7 @@ using Sifa.Cli.Bench;
 
 namespace Sifa.Cli.Commands;
 
-/// <summary><c>sifa bench gemm|sifa-op|conv|bn|step</c>: micro and training-step benchmarks.</summary>
+/// <summary><c>sifa bench gemm|sifa-op|conv|bn|step|gpu</c>: micro and training-step benchmarks.</summary>
 internal static class BenchCommands
 {
     public static Command Create()
@@ -15,7 +15,8 @@ internal static class BenchCommands
         var k = new Option<int>("--k") { DefaultValueFactory = _ => 1024, Description = "Inner dimension." };
         var reps = new Option<int>("--repeats") { DefaultValueFactory = _ => 10, Description = "Timed runs (median reported)." };
         var gemm = new Command("gemm", "Row-major C = A·B in float32 on all cores; last line gflops=<median>.") { m, n, k, reps };
-        gemm.SetAction(r => GemmBench.Run(r.GetValue(m), r.GetValue(n), r.GetValue(k), r.GetValue(reps), Console.Out));
+        gemm.SetAction(r => GemmBench.Run(Checks.Range("--m", r.GetValue(m), 1), Checks.Range("--n", r.GetValue(n), 1), Checks.Range("--k", r.GetValue(k), 1),
+            Checks.Range("--repeats", r.GetValue(reps), 1), Console.Out));
         bench.Add(gemm);
 
         var nt = new Option<int>("--nt") { DefaultValueFactory = _ => 8, Description = "Frames N·T." };
@@ -24,20 +25,28 @@ internal static class BenchCommands
         var hw = new Option<int>("--size") { DefaultValueFactory = _ => 28, Description = "Height = width." };
         var device = DeviceOption.Create();
         var sifa = new Command("sifa-op", "Fused SIFA op forward and backward; last line sec_fwd=… sec_bwd=….") { nt, t, c, hw, reps, device };
-        sifa.SetAction(r => SifaOpBench.Run(r.GetValue(nt), r.GetValue(t), r.GetValue(c), r.GetValue(hw), r.GetValue(hw), r.GetValue(reps), Console.Out,
-            DeviceOption.Resolve(r.GetValue(device)!)));
+        sifa.SetAction(r =>
+        {
+            int frames = Checks.Range("--frames", r.GetValue(t), 1, Checks.MaxFrames);
+            if (Checks.Range("--nt", r.GetValue(nt), 1) % frames != 0) throw new ArgumentException($"--nt {r.GetValue(nt)} is not a multiple of --frames {frames}");
+            return SifaOpBench.Run(r.GetValue(nt), frames, Checks.Range("--channels", r.GetValue(c), 1), Checks.Range("--size", r.GetValue(hw), 1, Checks.MaxSize),
+                r.GetValue(hw), Checks.Range("--repeats", r.GetValue(reps), 1), Console.Out, DeviceOption.Resolve(r.GetValue(device)!));
+        });
         bench.Add(sifa);
 
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames (2-D batch)." };
         var reps2 = new Option<int>("--repeats") { DefaultValueFactory = _ => 5, Description = "Timed runs per shape (median reported)." };
         var conv = new Command("conv", "ResNet-50 convolution shapes, forward and backward; compare with bench/torch_ops.py conv.") { frames, reps2, device };
-        conv.SetAction(r => OpsBench.RunConv(r.GetValue(frames), r.GetValue(reps2), DeviceOption.Backend(r.GetValue(device)!), Console.Out));
+        conv.SetAction(r => OpsBench.RunConv(Checks.Range("--frames", r.GetValue(frames), 1, Checks.MaxFrames), Checks.Range("--repeats", r.GetValue(reps2), 1),
+            DeviceOption.Backend(r.GetValue(device)!), Console.Out));
         bench.Add(conv);
         var bn = new Command("bn", "ResNet-50 batch-norm / ReLU shapes, forward and backward; compare with bench/torch_ops.py bn.") { frames, reps2, device };
-        bn.SetAction(r => OpsBench.RunBn(r.GetValue(frames), r.GetValue(reps2), DeviceOption.Backend(r.GetValue(device)!), Console.Out));
+        bn.SetAction(r => OpsBench.RunBn(Checks.Range("--frames", r.GetValue(frames), 1, Checks.MaxFrames), Checks.Range("--repeats", r.GetValue(reps2), 1),
+            DeviceOption.Backend(r.GetValue(device)!), Console.Out));
         bench.Add(bn);
 
         bench.Add(StepBench.CreateCommand());
+        bench.Add(GpuCheck.CreateCommand());
         return bench;
     }
 }

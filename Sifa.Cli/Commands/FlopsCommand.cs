@@ -19,14 +19,25 @@ internal static class FlopsCommand
         var cmd = new Command("flops", "Multiply-adds per view; last line gflops=<G multiply-adds> params=<count>.") { model, frames, size, classes, stem };
         cmd.SetAction(r =>
         {
-            var m = Presets.Create(r.GetValue(model)!, r.GetValue(classes), r.GetValue(stem), r.GetValue(size));
-            m.Eval();
+            var name = Checks.Model(r.GetValue(model)!);
             int t = r.GetValue(frames), s = r.GetValue(size);
+            Checks.Clip(t, s);
+            Checks.Range("--classes", r.GetValue(classes), 1);
+            if (r.GetValue(stem) is int st) Checks.Range("--stem-stride", st, 1, t);
+            VideoModel m;
+            try { m = Presets.Create(name, r.GetValue(classes), r.GetValue(stem), s); }
+            catch (ArgumentException e) { throw new ArgumentException($"--model {name} cannot take --size {s}: {e.Message}", e); }
+            if (t % m.TemporalStride != 0) throw new ArgumentException($"--frames {t} is not a multiple of the temporal stem stride {m.TemporalStride}");
+            m.Eval();
             long macs;
             using (GradMode.NoGrad())
             using (var counter = FlopCounter.Scope())
             {
-                m.Forward(new Variable(Tensor.Zeros(1, t, 3, s, s)));
+                try { m.Forward(new Variable(Tensor.Zeros(1, t, 3, s, s))); }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException)
+                {
+                    throw new ArgumentException($"--model {name} cannot take --frames {t} --size {s}: {e.Message}", e);
+                }
                 macs = counter.Macs;
             }
             Console.WriteLine($"model={r.GetValue(model)} frames={t} size={s} (multiply-adds of conv, linear, matmul and SIFA correlation/aggregation)");

@@ -36,10 +36,26 @@ internal static class TrainCommands
         public Option<int> Workers = new("--workers") { DefaultValueFactory = _ => Defaults.Workers, Description = "Data-loading workers" };
         public Option<string> Device = DeviceOption.Create();
         public Option<string> Model = new("--model") { DefaultValueFactory = _ => "sifa-tiny", Description = "Model preset" };
+        public Option<int?> MaxBad = new("--max-bad-samples") { Description = "Samples per epoch that may fail to load before the run stops (default 1% of the epoch)" };
+        public Option<bool> Strict = new("--strict-data") { Description = "Stop at the first sample that fails to load" };
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Model, Data, Format, Root, ValData, Classes, Frames, Size, ValSize, Seed, Workers, Device }) c.Add(o);
+            foreach (var o in new Option[] { Model, Data, Format, Root, ValData, Classes, Frames, Size, ValSize, Seed, Workers, Device, MaxBad, Strict }) c.Add(o);
+        }
+
+        /// <summary>Checks the values every data command shares; returns (model, frames, size).</summary>
+        public (string Model, int Frames, int Size) Check(ParseResult pr)
+        {
+            var model = Checks.Model(pr.GetValue(Model)!);
+            int frames = pr.GetValue(Frames), size = pr.GetValue(Size);
+            Checks.Clip(frames, size);
+            Checks.Range("--val-size", pr.GetValue(ValSize), 1);
+            Checks.Range("--workers", pr.GetValue(Workers), 0, 256);
+            if (pr.GetValue(MaxBad) is int mb) Checks.Range("--max-bad-samples", mb, 0);
+            var fmt = pr.GetValue(Format)!;
+            if (fmt is not ("video" or "rawframes" or "folders")) throw new ArgumentException($"--data-format '{fmt}' is unknown (video, rawframes, folders)");
+            return (model, frames, size);
         }
     }
 
@@ -50,13 +66,27 @@ internal static class TrainCommands
             TestCrop = crops == 3 ? TestCropMode.ThreeCrop : TestCropMode.Center, HorizontalFlip = false,
         });
 
-    private static IVideoDataset FileDataset(string path, string format, string? root, string? classes, ClipPipeline p) => format switch
+    // `names`: the training data's classes, which a validation list's labels must fit (checked per line when read).
+    private static IVideoDataset FileDataset(string path, string format, string? root, string? classes, ClipPipeline p,
+        IReadOnlyList<string>? names = null) => format switch
     {
-        "video" => new VideoListDataset(path, root, p, classes),
-        "rawframes" => new RawFrameDataset(path, root, p, classes),
-        "folders" => new ClassFolderDataset(path, p, classes),
-        _ => throw new ArgumentException($"unknown --data-format '{format}' (video, rawframes, folders)"),
+        "video" => new VideoListDataset(path, root, p, classes, names),
+        "rawframes" => new RawFrameDataset(path, root, p, classes, classNames: names),
+        "folders" => new ClassFolderDataset(path, p, classes, classNames: names),
+        _ => throw new ArgumentException($"--data-format '{format}' is unknown (video, rawframes, folders)"),
     };
+
+    private static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    // Each bad file once, on stdout with the run's other lines; the count and limit are the trainer's / evaluator's.
+    private static Action<BadSampleInfo> BadSampleLogger()
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        return b =>
+        {
+            if (seen.TryAdd(b.Path, true)) Console.Out.WriteLine($"bad sample {b.Index} (left out): {b.Reason}: {b.Path}");
+        };
+    }
 
     private static Command TrainCommand()
     {
@@ -79,13 +109,23 @@ internal static class TrainCommands
         var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => Defaults.WarmupSteps, Description = "Warm-up optimizer steps" };
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => Defaults.LabelSmoothing, Description = "Label smoothing" };
         var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => Defaults.ClipGradNorm, Description = "Global gradient-norm clip (0: off)" };
+        var onNan = new Option<string>("--on-nan") { DefaultValueFactory = _ => "stop", Description = "At a step with a non-finite loss or gradient: stop (exit 1, last checkpoint kept) | skip-step" };
         var pretrained = PretrainedOption.Create();
-        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, pretrained }) cmd.Add(o);
+        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained }) cmd.Add(o);
         cmd.SetAction(pr =>
         {
-            string model = pr.GetValue(d.Model)!;
-            var device = DeviceOption.Resolve(pr.GetValue(d.Device)!);
-            int frames = pr.GetValue(d.Frames), size = pr.GetValue(d.Size), seed = pr.GetValue(d.Seed);
+            var (model, frames, size) = d.Check(pr);
+            int seed = pr.GetValue(d.Seed);
+            var opts = Defaults with
+            {
+                Epochs = pr.GetValue(epochs), BatchSize = pr.GetValue(batch), Lr = pr.GetValue(lr), Optimizer = pr.GetValue(optim)!.ToLowerInvariant(),
+                WeightDecay = pr.GetValue(wd), WarmupSteps = pr.GetValue(warmup), LabelSmoothing = pr.GetValue(smoothing), ClipGradNorm = pr.GetValue(clip),
+                Seed = seed, Workers = pr.GetValue(d.Workers), Device = Device.Parse(pr.GetValue(d.Device)!), OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
+                Resume = ResumeModeOf(pr, resume), Overwrite = pr.GetValue(overwrite), OnNan = ParseNanPolicy(pr.GetValue(onNan)!), MaxBadSamples = pr.GetValue(d.MaxBad), StrictData = pr.GetValue(d.Strict),
+            };
+            opts.Validate(); // every setting (and the device) before any data is read
+            Checks.Range("--train-size", pr.GetValue(trainSize), 1);
+            Checks.OutDir(opts.OutDir);
             IVideoDataset train, val;
             var data = pr.GetValue(d.Data);
             if (data == null)
@@ -96,31 +136,17 @@ internal static class TrainCommands
             }
             else
             {
-                string fmt = pr.GetValue(d.Format)!, root = pr.GetValue(d.Root) ?? "", classes = pr.GetValue(d.Classes) ?? "";
-                train = FileDataset(data, fmt, root.Length > 0 ? root : null, classes.Length > 0 ? classes : null, Pipeline(frames, size, true));
+                string fmt = pr.GetValue(d.Format)!;
+                string? root = NonEmpty(pr.GetValue(d.Root)), classes = NonEmpty(pr.GetValue(d.Classes));
                 var vd = pr.GetValue(d.ValData) ?? throw new ArgumentException("--val-data is required with --data");
-                val = FileDataset(vd, fmt, root.Length > 0 ? root : null, classes.Length > 0 ? classes : null, Pipeline(frames, size, false));
+                train = FileDataset(data, fmt, root, classes, Pipeline(frames, size, true));
+                val = FileDataset(vd, fmt, root, classes, Pipeline(frames, size, false), train.ClassNames);
             }
-            var net = Presets.Create(model, train.ClassNames.Count, null, size, new Generator((ulong)seed));
-            var resumeMode = ResumeModeOf(pr, resume);
-            if (resumeMode != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
-            var opts = Defaults with
-            {
-                Epochs = pr.GetValue(epochs), BatchSize = pr.GetValue(batch), Lr = pr.GetValue(lr), Optimizer = pr.GetValue(optim)!.ToLowerInvariant(),
-                WeightDecay = pr.GetValue(wd), WarmupSteps = pr.GetValue(warmup), LabelSmoothing = pr.GetValue(smoothing), ClipGradNorm = pr.GetValue(clip),
-                Seed = seed, Workers = pr.GetValue(d.Workers), Device = device, OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
-                Resume = resumeMode, Overwrite = pr.GetValue(overwrite),
-            };
-            Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips, {frames}x{size}x{size}, out {opts.OutDir}");
+            var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
+            if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
+            Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            IReadOnlyList<EpochMetrics> hist;
-            try { hist = new Trainer(net, train, val, opts).Run(); }
-            catch (OutputWriteException e)
-            {
-                // The disk filled up (or similar) while the run was fine: a run-time failure, not a usage error.
-                Console.Error.WriteLine($"sifa: {e.Message}");
-                return 1;
-            }
+            var hist = new Trainer(net, train, val, opts).Run(); // a failed checkpoint write (OutputWriteException: IOException) exits 1
             var last = hist[^1];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
             return 0;
@@ -136,6 +162,13 @@ internal static class TrainCommands
         if (v.Equals("auto", StringComparison.OrdinalIgnoreCase)) return ResumeMode.Auto;
         throw new ArgumentException($"--resume '{v}': expected no value (resume; an error when there is no checkpoint) or 'auto'");
     }
+
+    private static NanPolicy ParseNanPolicy(string s) => s.ToLowerInvariant() switch
+    {
+        "stop" => NanPolicy.Stop,
+        "skip-step" => NanPolicy.SkipStep,
+        _ => throw new ArgumentException($"--on-nan '{s}': expected stop or skip-step"),
+    };
 
     private static Option<int> BatchOption() =>
         new("--batch") { DefaultValueFactory = _ => Defaults.BatchSize, Description = "Batch size" };
@@ -159,18 +192,24 @@ internal static class TrainCommands
         cmd.Add(ckpt); cmd.Add(views); cmd.Add(batch);
         cmd.SetAction(pr =>
         {
+            var (model, frames, size) = d.Check(pr);
+            int seed = pr.GetValue(d.Seed), bs = Checks.Range("--batch", pr.GetValue(batch), 1);
             var device = DeviceOption.Resolve(pr.GetValue(d.Device)!);
-            int frames = pr.GetValue(d.Frames), size = pr.GetValue(d.Size), seed = pr.GetValue(d.Seed);
             var (clips, crops) = ParseViews(pr.GetValue(views)!);
             var data = pr.GetValue(d.Data);
             IVideoDataset ds = data == null
                 ? new SyntheticMotionDataset(new SyntheticMotionOptions { Frames = frames, Size = size, ValidationCount = pr.GetValue(d.ValSize), Seed = seed }, DatasetSplit.Validation)
-                : FileDataset(data, pr.GetValue(d.Format)!, pr.GetValue(d.Root), pr.GetValue(d.Classes), Pipeline(frames, size, false, clips, crops));
-            var net = Presets.Create(pr.GetValue(d.Model)!, ds.ClassNames.Count, null, size);
+                : FileDataset(data, pr.GetValue(d.Format)!, NonEmpty(pr.GetValue(d.Root)), NonEmpty(pr.GetValue(d.Classes)), Pipeline(frames, size, false, clips, crops));
+            var net = Checks.BuildModel(model, ds.ClassNames.Count, frames, size);
             LoadWeights(net, pr.GetValue(ckpt)!);
             net.To(device);
-            var r = Evaluator.Evaluate(net, ds, pr.GetValue(batch), pr.GetValue(d.Workers), seed);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Samples} samples: top1 {r.Top1:F4} top5 {r.Top5:F4} loss {r.Loss:F4}"));
+            var r = Evaluator.Evaluate(net, ds, bs, pr.GetValue(d.Workers), seed, pr.GetValue(d.Strict), BadSampleLogger());
+            int limit = pr.GetValue(d.MaxBad) ?? ds.Count / 100;
+            if (r.Skipped > limit)
+                throw new DatasetException($"{r.Skipped} of {ds.Count} samples failed to load, more than the {limit} allowed (--max-bad-samples; default 1%)");
+            if (r.Samples == 0) throw new DatasetException($"no sample of {data ?? SyntheticMotionDataset.Name} could be loaded");
+            var skipped = r.Skipped > 0 ? $" ({r.Skipped} skipped: could not be loaded)" : "";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Samples} samples{skipped}: top1 {r.Top1:F4} top5 {r.Top5:F4} loss {r.Loss:F4}"));
             return 0;
         });
         return cmd;
@@ -191,17 +230,20 @@ internal static class TrainCommands
         cmd.Add(video);
         cmd.SetAction(pr =>
         {
+            var name = Checks.Model(pr.GetValue(model)!);
+            int s = pr.GetValue(size), t = pr.GetValue(frames);
+            Checks.Clip(t, s);
+            var (nc, ncrop) = ParseViews(pr.GetValue(views)!);
             var dev = DeviceOption.Resolve(pr.GetValue(device)!);
             var names = AnnotationFiles.ReadClassNames(pr.GetValue(classes)!);
-            int s = pr.GetValue(size);
-            var (nc, ncrop) = ParseViews(pr.GetValue(views)!);
-            var net = Presets.Create(pr.GetValue(model)!, names.Count, null, s);
+            var net = Checks.BuildModel(name, names.Count, t, s);
             LoadWeights(net, pr.GetValue(ckpt)!);
             net.To(dev).Eval();
-            var pipe = Pipeline(pr.GetValue(frames), s, false, nc, ncrop);
+            var pipe = Pipeline(t, s, false, nc, ncrop);
             var sample = pipe.Run(new VideoFileSource(pr.GetValue(video)!), 0, new Random(0));
             var clips = Tensor.FromArray(sample.Data, sample.Views, sample.Frames, 3, sample.Height, sample.Width);
             var probs = Evaluator.AveragedProbabilities(net, clips, sample.Views);
+            if (!probs.All(float.IsFinite)) throw new NonFiniteException($"{pr.GetValue(video)}: the model's probabilities are not finite");
             foreach (var i in Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).Take(5))
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{probs[i]:F4}  {names[i]}"));
             return 0;
@@ -210,9 +252,11 @@ internal static class TrainCommands
     }
 
     // Sifa checkpoints load strictly; PyTorch .pth files go through the importer (derived buffers recomputed, SPEC section 6).
+    // Weights with a NaN or infinity are refused: they would score NaN, which means nothing.
     private static void LoadWeights(Sifa.Nn.Module net, string path)
     {
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) net.Load(path);
         else PretrainedOption.Apply(net, path);
+        Evaluator.EnsureFiniteWeights(net, path);
     }
 }

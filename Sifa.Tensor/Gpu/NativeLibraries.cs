@@ -34,9 +34,16 @@ internal static partial class NativeLibraries
     {
         if (name is "cuda" or "libcuda" or "libcuda.so") return Cuda.Value;
         if (name.StartsWith("libcublas.so", StringComparison.Ordinal))
-            return NativeLibrary.TryLoad(name, out var h) ? h : CuBlas.Value;
+        {
+            if (!NativeLibrary.TryLoad(name, out var h)) return CuBlas.Value;
+            CuBlasSource ??= name;
+            return h;
+        }
         return IntPtr.Zero;
     }
+
+    /// <summary>Where cuBLAS was loaded from (a soname the system loader found, or the path searched out); null before.</summary>
+    public static string? CuBlasSource { get; private set; }
 
     /// <summary>The driver library handle, or zero when no driver is installed.</summary>
     public static IntPtr CudaDriver => OperatingSystem.IsLinux() ? Cuda.Value : NativeLibrary.TryLoad("nvcuda", out var h) ? h : IntPtr.Zero;
@@ -55,7 +62,9 @@ internal static partial class NativeLibraries
         // libcublas needs libcublasLt of the same release; load it from the same folder first so the soname is already resolved.
         var lt = Path.Combine(Path.GetDirectoryName(path)!, Path.GetFileName(path).Replace("libcublas", "libcublasLt"));
         if (File.Exists(lt)) NativeLibrary.TryLoad(lt, out _);
-        return NativeLibrary.TryLoad(path, out var h) ? h : IntPtr.Zero;
+        if (!NativeLibrary.TryLoad(path, out var h)) return IntPtr.Zero;
+        CuBlasSource = path;
+        return h;
     }
 
     [GeneratedRegex(@"^\.so(\.\d+)*$")]

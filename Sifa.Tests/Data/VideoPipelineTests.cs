@@ -271,13 +271,13 @@ public class VideoPipelineTests : IClassFixture<MediaFixture>
         var frames = AnnotationFiles.ReadFrameList(_m.WriteText("lists/parse2.txt", "dir one 120 4\n"), "/r");
         Assert.Equal(new FrameFolderEntry(Path.Combine("/r", "dir one"), 120, 4), frames[0]);
         var badLine = _m.WriteText("lists/bad.txt", "x.avi zero\n");
-        Assert.Contains("bad.txt:1", Assert.Throws<InvalidDataException>(() => AnnotationFiles.ReadVideoList(badLine)).Message);
+        Assert.Contains("bad.txt:1", Assert.Throws<DatasetException>(() => AnnotationFiles.ReadVideoList(badLine)).Message);
         Assert.Equal("img_{0:D5}.jpg", FrameFolderSource.NormalizeTemplate("img_{:05}.jpg"));
         Assert.Equal("{0:D6}.png", FrameFolderSource.NormalizeTemplate("{:06d}.png"));
         Assert.Equal("img_{0:D5}.jpg", FrameFolderSource.NormalizeTemplate("img_{0:D5}.jpg"));
         // a label beyond the class-name file is an error
         var names = _m.WriteText("two.txt", "a\nb\n");
-        Assert.Throws<InvalidDataException>(() => new VideoListDataset(list, "/data", new ClipPipeline(new SegmentSampler(2), true, Small), names));
+        Assert.Throws<DatasetException>(() => new VideoListDataset(list, "/data", new ClipPipeline(new SegmentSampler(2), true, Small), names));
     }
 
     [Fact]

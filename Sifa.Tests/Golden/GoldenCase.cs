@@ -37,6 +37,9 @@ public sealed class GoldenCase
         Settings = new GoldenConfig(Name, "", Config);
     }
 
+    /// <summary>The device the case runs on: <see cref="T"/> returns its tensors there (the CPU unless set).</summary>
+    public Device Device { get; init; } = Device.Cpu;
+
     /// <summary>Reads a golden file (same as the constructor).</summary>
     /// <param name="path">The safetensors file.</param>
     /// <returns>The case.</returns>
@@ -71,7 +74,7 @@ public sealed class GoldenCase
     /// <summary>A fresh float32 copy of a tensor (integer tensors are converted), so callers may modify it.</summary>
     /// <param name="name">Full tensor name.</param>
     /// <returns>The tensor.</returns>
-    public Tensor T(string name) => Get(name).Tensor.Clone();
+    public Tensor T(string name) => Get(name).Tensor.Clone().ToDevice(Device);
 
     /// <summary>The stored dtype of a tensor (F32, I64, ...).</summary>
     /// <param name="name">Full tensor name.</param>

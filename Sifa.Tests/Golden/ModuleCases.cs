@@ -53,6 +53,7 @@ public static class ModuleCases
             if (n.StartsWith("param.", StringComparison.Ordinal)) state[n[6..]] = c.T(n);
             else if (n.StartsWith("buf.", StringComparison.Ordinal)) state[n[4..]] = c.T(n);
         m.LoadStateDict(state, strict: true, source: c.Name);
+        m.To(c.Device);
     }
 
     /// <summary>The case's <c>in.*</c> tensors as variables (requiring grad when a gradient is stored).</summary>

@@ -16,6 +16,7 @@ public class Conv2dGpuTests
             [2, 4, 6, 6, 4, 3, 3, 2, 2, 2, 2, 2, 2, 4, 1], // depthwise, big padding, dilation
             [3, 5, 4, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1], // 1x1
             [1, 2, 5, 5, 2, 5, 5, 3, 3, 2, 2, 1, 1, 1, 0], // kernel as large as the padded input
+            [2, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1], // large enough for the barrier-free kernel on the CPU accelerator
         ];
         var data = new TheoryData<string, int[]>();
         foreach (var d in TestDevices.Available())

@@ -22,14 +22,14 @@ public class GpuTrainingTests
     [Theory, MemberData(nameof(GpuDevices))]
     public void SifaTinyTrainsLikeOnTheCpu(string device)
     {
-        var o = new SyntheticMotionOptions { Frames = 4, Size = 16, TrainCount = 16, ValidationCount = 8, Seed = 3 };
+        var o = new SyntheticMotionOptions { Frames = 4, Size = 16, TrainCount = 4, ValidationCount = 2, Seed = 3 };
         var train = new SyntheticMotionDataset(o, DatasetSplit.Train);
         var val = new SyntheticMotionDataset(o, DatasetSplit.Validation);
         IReadOnlyList<EpochMetrics> Run(Device d)
         {
             var opts = new TrainerOptions
             {
-                Epochs = 1, BatchSize = 8, Lr = 2e-3, WarmupSteps = 1, Seed = 5, Workers = 0, Progress = false, Device = d,
+                Epochs = 1, BatchSize = 2, Lr = 2e-3, WarmupSteps = 1, Seed = 5, Workers = 0, Progress = false, Device = d,
                 OutDir = Directory.CreateTempSubdirectory("sifa-gpu-train-").FullName,
             };
             var model = Presets.Create("sifa-tiny", 8, null, 16, new Generator(1));

@@ -17,9 +17,19 @@ public sealed partial class GpuBackend
         }
     }
 
+    // Problems up to this many multiply-adds keep the tiled kernel on the CPU accelerator too, so the tests (small
+    // shapes) check it there; larger ones take the barrier-free kernel (see Conv2dGpuKernels.GemmDirect).
+    internal const long TiledOnCpuAcceleratorUpTo = 1 << 16;
+
     private void ConvGemm<TGemm>(TGemm p, int groups, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
         where TGemm : struct, IImplicitGemm
     {
+        if (!IsCuda && (long)p.Rows * p.Cols * p.Depth * groups > TiledOnCpuAcceleratorUpTo)
+        {
+            Kernel<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, TGemm>(Conv2dGpuKernels.GemmDirect)(
+                Stream, new Index3D(p.Cols, p.Rows, groups), a, b, c, bias, p);
+            return;
+        }
         int t = ConvTile;
         var config = new KernelConfig(new Index3D((p.Cols + t - 1) / t, (p.Rows + t - 1) / t, groups), new Index3D(t, t, 1));
         GroupedKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, TGemm>(Conv2dGpuKernels.Gemm)(

@@ -19,6 +19,9 @@ public sealed partial class GpuBackend
             var blas = new CuBlas(cuda);
             blas.Stream = (CudaStream)Stream;
             blas.PointerMode = CuBlasPointerMode.Host; // alpha and beta are host floats
+            // Full FP32 SGEMM, as the CPU computes it: the default math mode never uses TF32 tensor cores (that takes
+            // CUBLAS_TF32_TENSOR_OP_MATH); set explicitly so a changed library default cannot change results.
+            blas.MathMode = CuBlasMathMode.DefaultMath;
             return blas;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or CuBlasException or BadImageFormatException)
@@ -43,7 +46,7 @@ public sealed partial class GpuBackend
         int nb = Tensor.NumelOf(batch);
         if (c.Numel == 0) return c;
         if (k == 0) { Fill(c, 0); return c; }
-        if (_cuBlas.Value is { } blas) { CuBlasMatmul(blas, ae, be, c, batch, m, n, k); return c; }
+        if (!_vendorMatmulOff && _cuBlas.Value is { } blas) { CuBlasMatmul(blas, ae, be, c, batch, m, n, k); return c; }
 
         var shape = new MatmulShape
         {
