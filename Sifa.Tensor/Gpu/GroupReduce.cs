@@ -21,9 +21,9 @@ internal static class Combine
 }
 
 /// <summary>
-/// Tree reductions over one group through shared memory (the group size must be a power of two ≤ <see cref="MaxGroup"/>);
-/// every thread of the group receives the result. Only barriers, no warp shuffles, so the same code runs on ILGPU's
-/// CPU accelerator, whose groups are tiny.
+/// The <see cref="ReduceKind"/> tree reduction over one group through shared memory (the group size must be a power of
+/// two ≤ <see cref="MaxGroup"/>); every thread of the group receives the result. Only barriers, no warp shuffles, so the
+/// same code runs on ILGPU's CPU accelerator, whose groups are tiny. Plain float sums and maxima: <see cref="GroupSums"/>.
 /// </summary>
 internal static class GroupReduce
 {
@@ -41,40 +41,6 @@ internal static class GroupReduce
         }
         double r = shared[0];
         Group.Barrier(); // everyone has read shared[0] before the next reduction overwrites it
-        return r;
-    }
-
-    public static float Sum(float v, ArrayView<float> shared)
-    {
-        int t = Group.IdxX;
-        shared[t] = v;
-        Group.Barrier();
-        for (int s = Group.DimX / 2; s > 0; s >>= 1)
-        {
-            if (t < s) shared[t] += shared[t + s];
-            Group.Barrier();
-        }
-        float r = shared[0];
-        Group.Barrier();
-        return r;
-    }
-
-    public static float Max(float v, ArrayView<float> shared)
-    {
-        int t = Group.IdxX;
-        shared[t] = v;
-        Group.Barrier();
-        for (int s = Group.DimX / 2; s > 0; s >>= 1)
-        {
-            if (t < s)
-            {
-                float o = shared[t + s];
-                if (o > shared[t] || float.IsNaN(o)) shared[t] = o;
-            }
-            Group.Barrier();
-        }
-        float r = shared[0];
-        Group.Barrier();
         return r;
     }
 

@@ -104,7 +104,12 @@ internal static class GroupSums
         Group.Barrier();
         for (int s = Group.DimX / 2; s > 0; s >>= 1)
         {
-            if (t < s) scratch[t] = MathF.Max(scratch[t], scratch[t + s]);
+            // NaN wins explicitly, as on the CPU: a device max instruction (PTX max.f32) would return the other operand.
+            if (t < s)
+            {
+                float o = scratch[t + s];
+                if (o > scratch[t] || float.IsNaN(o)) scratch[t] = o;
+            }
             Group.Barrier();
         }
         float r = scratch[0];

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Sifa.Tensors.IO;
 
 /// <summary>
@@ -19,7 +17,7 @@ public static class CheckpointFile
         {
             if (Directory.Exists(path)) throw new CheckpointFormatException(path, null, "is a directory, not a checkpoint file");
             if (!File.Exists(path)) throw new CheckpointFormatException(path, null, "no such file");
-            var kind = FileKind(path);
+            var kind = FileKind.Of(path);
             if (kind is not (null or "regular file"))
                 throw new CheckpointFormatException(path, null, $"is a {kind}, not a regular file; only regular files are read");
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -28,44 +26,5 @@ public static class CheckpointFile
         {
             throw new CheckpointFormatException(path, null, $"cannot open: {e.Message}", e);
         }
-    }
-
-    // ------------------------------------------------------------------ file type (Linux statx)
-
-    private const int AtFdCwd = -100;
-    private const uint StatxType = 0x1;
-    private const int StatxModeOffset = 28; // struct statx: mask u32, blksize u32, attributes u64, nlink, uid, gid u32, mode u16
-
-    private static readonly unsafe delegate* unmanaged<int, byte*, int, uint, byte*, int> Statx = LoadStatx();
-
-    private static unsafe delegate* unmanaged<int, byte*, int, uint, byte*, int> LoadStatx()
-    {
-        if (!OperatingSystem.IsLinux()) return null;
-        if (!NativeLibrary.TryLoad("libc.so.6", out var libc) && !NativeLibrary.TryLoad("libc", out libc)) return null;
-        return NativeLibrary.TryGetExport(libc, "statx", out var fn) ? (delegate* unmanaged<int, byte*, int, uint, byte*, int>)fn : null;
-    }
-
-    /// <summary>
-    /// What kind of file the path names after following links ("regular file", "FIFO", ...), or null where the kind
-    /// cannot be learnt (not Linux, or no <c>statx</c>); .NET itself reports FIFOs and devices as normal files.
-    /// </summary>
-    internal static unsafe string? FileKind(string path)
-    {
-        if (Statx == null) return null;
-        var name = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        var buf = stackalloc byte[256];
-        int rc;
-        fixed (byte* p = name) rc = Statx(AtFdCwd, p, 0, StatxType, buf);
-        if (rc != 0) return null; // let the open report the error
-        return (*(ushort*)(buf + StatxModeOffset) & 0xF000) switch
-        {
-            0x8000 => "regular file",
-            0x4000 => "directory",
-            0x1000 => "FIFO",
-            0x2000 => "character device",
-            0x6000 => "block device",
-            0xC000 => "socket",
-            _ => "special file",
-        };
     }
 }

@@ -2,18 +2,40 @@ namespace Sifa.Tensors;
 
 public partial interface IBackend
 {
-    /// <summary>Concatenates tensors along a dimension.</summary>
-    /// <param name="parts">The tensors (same shape except along dim).</param>
-    /// <param name="dim">The dimension.</param>
-    /// <returns>The result.</returns>
-    Tensor Concat(IReadOnlyList<Tensor> parts, int dim);
+    // Concat and Roll are strided copies into narrowed views, the same on every device: default implementations over
+    // Copy, which a backend may override with a fused kernel.
 
-    /// <summary>Cyclic shift along dimensions (torch.roll).</summary>
-    /// <param name="x">Input.</param>
-    /// <param name="shifts">Shift per listed dim.</param>
-    /// <param name="dims">The dims.</param>
-    /// <returns>The rolled tensor.</returns>
-    Tensor Roll(Tensor x, int[] shifts, int[] dims);
+    /// <summary>Concatenates tensors (same shape except along <paramref name="dim"/>) along a dimension.</summary>
+    Tensor Concat(IReadOnlyList<Tensor> parts, int dim)
+    {
+        var y = Tensor.Empty(IndexingChecks.ConcatShape(parts, dim), Device);
+        int at = 0;
+        foreach (var p in parts)
+        {
+            Copy(p, y.Narrow(dim, at, p.Shape[dim]));
+            at += p.Shape[dim];
+        }
+        return y;
+    }
+
+    /// <summary>Cyclic shift by <paramref name="shifts"/> along <paramref name="dims"/> (torch.roll); always a new tensor.</summary>
+    Tensor Roll(Tensor x, int[] shifts, int[] dims)
+    {
+        var cur = x;
+        for (int i = 0; i < dims.Length; i++)
+        {
+            int d = dims[i], n = cur.Shape[d];
+            if (n == 0) continue;
+            int s = ((shifts[i] % n) + n) % n;
+            if (s == 0) continue;
+            // roll by s: out[s:] = in[:n-s], out[:s] = in[n-s:]
+            var y = Tensor.Empty(cur.Shape, Device);
+            Copy(cur.Narrow(d, n - s, s), y.Narrow(d, 0, s));
+            Copy(cur.Narrow(d, 0, n - s), y.Narrow(d, s, n - s));
+            cur = y;
+        }
+        return cur == x ? x.Clone() : cur;
+    }
 
     /// <summary>Selects entries along a dimension by index (torch.index_select); indices are stored as floats.</summary>
     /// <param name="x">Input.</param>

@@ -3,38 +3,6 @@ namespace Sifa.Tensors.Cpu;
 public sealed partial class CpuBackend
 {
     /// <inheritdoc/>
-    public Tensor Concat(IReadOnlyList<Tensor> parts, int dim)
-    {
-        var y = Tensor.Empty(IndexingChecks.ConcatShape(parts, dim));
-        int at = 0;
-        foreach (var p in parts)
-        {
-            Copy(p, y.Narrow(dim, at, p.Shape[dim]));
-            at += p.Shape[dim];
-        }
-        return y;
-    }
-
-    /// <inheritdoc/>
-    public Tensor Roll(Tensor x, int[] shifts, int[] dims)
-    {
-        var cur = x;
-        for (int i = 0; i < dims.Length; i++)
-        {
-            int d = dims[i], n = cur.Shape[d];
-            if (n == 0) continue;
-            int s = ((shifts[i] % n) + n) % n;
-            if (s == 0) continue;
-            // roll by s: out[s:] = in[:n-s], out[:s] = in[n-s:]
-            var y = Tensor.Empty(cur.Shape);
-            Copy(cur.Narrow(d, n - s, s), y.Narrow(d, 0, s));
-            Copy(cur.Narrow(d, 0, n - s), y.Narrow(d, s, n - s));
-            cur = y;
-        }
-        return cur == x ? x.Clone() : cur;
-    }
-
-    /// <inheritdoc/>
     public Tensor IndexSelect(Tensor x, int dim, int[] index)
     {
         IndexingChecks.IndexRange(index, dim, x.Shape[dim]);

@@ -10,61 +10,11 @@ namespace Sifa.Tensors.Gpu;
 public sealed partial class GpuBackend
 {
     /// <inheritdoc/>
-    public Tensor Concat(IReadOnlyList<Tensor> parts, int dim)
-    {
-        if (parts.Count == 0) throw new ArgumentException("concat of no tensors");
-        var first = parts[0];
-        int total = 0;
-        foreach (var p in parts)
-        {
-            if (p.Rank != first.Rank) throw new ArgumentException($"concat of ranks {first.Rank} and {p.Rank}");
-            for (int d = 0; d < p.Rank; d++)
-                if (d != dim && p.Shape[d] != first.Shape[d])
-                    throw new ArgumentException($"concat along {dim}: shapes {Tensor.Fmt(first.Shape)} and {Tensor.Fmt(p.Shape)} differ elsewhere");
-            total += p.Shape[dim];
-        }
-        var shape = (int[])first.Shape.Clone();
-        shape[dim] = total;
-        var y = Empty(shape);
-        int at = 0;
-        foreach (var p in parts)
-        {
-            Copy(p, y.Narrow(dim, at, p.Shape[dim]));
-            at += p.Shape[dim];
-        }
-        return y;
-    }
-
-    /// <inheritdoc/>
-    public Tensor Roll(Tensor x, int[] shifts, int[] dims)
-    {
-        var cur = x;
-        for (int i = 0; i < dims.Length; i++)
-        {
-            int d = dims[i], n = cur.Shape[d];
-            if (n == 0) continue;
-            int s = ((shifts[i] % n) + n) % n;
-            if (s == 0) continue;
-            var y = Empty(cur.Shape);
-            Copy(cur.Narrow(d, n - s, s), y.Narrow(d, 0, s));
-            Copy(cur.Narrow(d, 0, n - s), y.Narrow(d, s, n - s));
-            cur = y;
-        }
-        return cur == x ? x.Clone() : cur;
-    }
-
-    private static void CheckRange(int[] index, int n, int dim)
-    {
-        foreach (var i in index)
-            if (i < 0 || i >= n) throw new IndexOutOfRangeException($"index {i} out of range for dim {dim} of size {n}");
-    }
-
-    /// <inheritdoc/>
     public Tensor IndexSelect(Tensor x, int dim, int[] index)
     {
         var xc = x.Contiguous();
         var (outer, n, inner) = SplitAt(xc.Shape, dim);
-        CheckRange(index, n, dim);
+        IndexingChecks.IndexRange(index, dim, n);
         var shape = (int[])xc.Shape.Clone();
         shape[dim] = index.Length;
         var y = Empty(shape);
@@ -82,7 +32,7 @@ public sealed partial class GpuBackend
         if (!dst.IsContiguous) throw new ArgumentException("index_add destination must be dense");
         var sc = src.Contiguous();
         var (_, n, inner) = SplitAt(dst.Shape, dim);
-        CheckRange(index, n, dim);
+        IndexingChecks.IndexRange(index, dim, n);
         if (sc.Numel == 0) return;
         var (keep, idx) = UploadInts(index);
         Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(IndexingKernels.IndexAdd)(

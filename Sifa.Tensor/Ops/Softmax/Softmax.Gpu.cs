@@ -54,10 +54,10 @@ internal static class SoftmaxKernels
             float v = x[start + j];
             if (v > max || float.IsNaN(v)) max = v;
         }
-        max = GroupReduce.Max(max, shared);
+        max = GroupSums.Max(shared, max);
         float sum = 0;
         for (int j = t; j < n; j += g) sum += MathF.Exp(x[start + j] - max);
-        sum = GroupReduce.Sum(sum, shared);
+        sum = GroupSums.Sum(shared, sum);
         if (log != 0)
         {
             float lse = max + MathF.Log(sum);
@@ -101,7 +101,7 @@ internal static class SoftmaxKernels
         int start = Grid.IdxX * n, t = Group.IdxX, g = Group.DimX;
         float s = 0;
         for (int j = t; j < n; j += g) s += log != 0 ? dy[start + j] : dy[start + j] * y[start + j];
-        s = GroupReduce.Sum(s, shared);
+        s = GroupSums.Sum(shared, s);
         for (int j = t; j < n; j += g)
             dx[start + j] = log != 0 ? dy[start + j] - MathF.Exp(y[start + j]) * s : y[start + j] * (dy[start + j] - s);
     }
