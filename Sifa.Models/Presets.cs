@@ -9,7 +9,7 @@ public static class Presets
     public static IReadOnlyList<string> Names { get; } = new[]
     {
         "c2d-r50", "sifa-r50", "sifa-r101", "swin-t", "swin-s", "swin-b", "sifa-swin-t", "sifa-swin-s", "sifa-swin-b",
-        "c2d-tiny", "sifa-tiny",
+        "c2d-tiny", "sifa-tiny", "sifa-r50-official", "sifa-r101-official", "sifa-swin-b-official",
     };
 
     /// <summary>Builds a preset.</summary>
@@ -49,6 +49,7 @@ public static class Presets
             "sifa-swin-t" => new SifaSwin(Swin(96, new[] { 2, 2, 6, 2 }, new[] { 3, 6, 12, 24 }, 0.2f, true), gen),
             "sifa-swin-s" => new SifaSwin(Swin(96, new[] { 2, 2, 18, 2 }, new[] { 3, 6, 12, 24 }, 0.3f, true), gen),
             "sifa-swin-b" => new SifaSwin(Swin(128, new[] { 2, 2, 18, 2 }, new[] { 4, 8, 16, 32 }, 0.5f, true), gen),
+            "sifa-r50-official" or "sifa-r101-official" or "sifa-swin-b-official" => OfficialPresets.Create(spec, gen),
             _ => throw new ArgumentException($"unknown model '{spec.Preset}'; presets: {string.Join(", ", Names)}"),
         };
     }

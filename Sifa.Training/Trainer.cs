@@ -169,8 +169,11 @@ public sealed class Trainer
                 // One step's activations and gradients live in a scope: their arrays are reused by the next step.
                 using (TensorScope.Begin())
                 {
-                    var logits = _model.Forward(new Variable(batch.Clips.ToDevice(o.Device)));
-                    var loss = Ops.CrossEntropy(logits, batch.Labels, o.LabelSmoothing);
+                    var clips = new Variable(batch.Clips.ToDevice(o.Device));
+                    // A model with its own training loss (the official SIFA-Net's two heads) computes loss and scores.
+                    var (loss, logits) = _model is ITrainingLoss own
+                        ? own.TrainingLoss(clips, batch.Labels, o.LabelSmoothing)
+                        : TrainingOutputOf(_model.Forward(clips), batch.Labels, o.LabelSmoothing);
                     opt.ZeroGrad();
                     loss.Backward();
                     lv = loss.Data.ToArray()[0];
@@ -217,6 +220,9 @@ public sealed class Trainer
     }
 
     // Only after a step went non-finite: reads the gradients (and weights) back to name the first bad one.
+    private static TrainingOutput TrainingOutputOf(Variable logits, int[] labels, float smoothing) =>
+        new(Ops.CrossEntropy(logits, labels, smoothing), logits);
+
     private string DescribeNonFinite(Optimizer opt, int epoch, int step, float loss, double norm)
     {
         var names = new Dictionary<Sifa.Autograd.Variable, string>(ReferenceEqualityComparer.Instance);

@@ -15,6 +15,8 @@ public enum OffsetSource
     Next,
     /// <summary>Conv of the frame difference Δ = x_next - x.</summary>
     Difference,
+    /// <summary>The official code's map m = sigmoid(x_next - x) ⊙ x_next + x_next (docs/official.md).</summary>
+    MsmOfficial,
 }
 
 /// <summary>Options of a SIFA block.</summary>
@@ -70,6 +72,7 @@ public sealed class SifaBlock : Module
             {
                 OffsetSource.Msm => Ops.Sigmoid(next - x) * next,
                 OffsetSource.Difference => next - x,
+                OffsetSource.MsmOfficial => Ops.Sigmoid(next - x) * next + next,
                 _ => next,
             };
             offsets = _offsetConv.Forward(src);
