@@ -161,10 +161,14 @@ public sealed class OfficialSifaResNet : VideoModel<OfficialResNetConfig>, ITrai
         });
         return Ops.Reshape(y, clips * half, c, h, w);
     }
+}
 
-    /// <summary>1 where a is the pair's maximum (ties and NaN included: the first frame wins), else 0.</summary>
-    private readonly struct FirstIsMaxOp : IBinaryOp
-    {
-        public float Apply(float a, float b) => a >= b || float.IsNaN(a) ? 1f : 0f;
-    }
+/// <summary>
+/// 1 where a is the maximum of (a, b) — ties and a NaN a included, so the first wins as in PyTorch's max pooling — else 0.
+/// Public because the GPU backend compiles element-wise op structs into its kernels.
+/// </summary>
+public readonly struct FirstIsMaxOp : IBinaryOp
+{
+    /// <inheritdoc/>
+    public float Apply(float a, float b) => a >= b || float.IsNaN(a) ? 1f : 0f;
 }
