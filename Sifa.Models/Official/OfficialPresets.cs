@@ -10,6 +10,18 @@ namespace Sifa.Models;
 /// </summary>
 public static class OfficialPresets
 {
+    /// <summary>The official preset names.</summary>
+    public static IReadOnlyList<string> Names { get; } = new[] { "sifa-r50-official", "sifa-r101-official", "sifa-swin-b-official" };
+
+    /// <summary>The SIFA options an official preset starts from (what a spec's null overrides keep).</summary>
+    /// <param name="name">An official preset name.</param>
+    /// <returns>The options: the official motion saliency map and no last-frame aggregation (SIFA-Net), zero offsets (Swin).</returns>
+    public static SifaOptions DefaultSifa(string name) =>
+        name.Contains("swin", StringComparison.OrdinalIgnoreCase) ? OfficialSwinConfig.OfficialSifa : OfficialResNetConfig.OfficialSifa;
+
+    /// <summary>The temporal stem stride an official preset starts from (4: 16 input frames become 4 feature frames).</summary>
+    public const int DefaultStemStride = 4;
+
     /// <summary>Builds an official preset.</summary>
     /// <param name="spec">The spec (its preset must be an official one).</param>
     /// <param name="gen">Initialisation generator.</param>
