@@ -14,9 +14,13 @@ internal static class BenchCommands
         var n = new Option<int>("--n") { DefaultValueFactory = _ => 1024, Description = "Columns of B and C." };
         var k = new Option<int>("--k") { DefaultValueFactory = _ => 1024, Description = "Inner dimension." };
         var reps = new Option<int>("--repeats") { DefaultValueFactory = _ => 10, Description = "Timed runs (median reported)." };
-        var gemm = new Command("gemm", "Row-major C = A·B in float32 on all cores; last line gflops=<median>.") { m, n, k, reps };
-        gemm.SetAction(r => GemmBench.Run(Checks.Range("--m", r.GetValue(m), 1), Checks.Range("--n", r.GetValue(n), 1), Checks.Range("--k", r.GetValue(k), 1),
-            Checks.Range("--repeats", r.GetValue(reps), 1), Console.Out));
+        var path = new Option<string>("--path") { Description = "SGEMM kernel: best (default), avx512, avx2 or scalar." };
+        var check = new Option<bool>("--check") { Description = "Check the product on odd shapes against a double reference instead of timing it." };
+        var gemm = new Command("gemm", "Row-major C = A·B in float32 on all cores; last line gflops=<median>.") { m, n, k, reps, path, check };
+        gemm.SetAction(r => r.GetValue(check)
+            ? GemmBench.Check(Console.Out, GemmBench.ParsePath(r.GetValue(path)))
+            : GemmBench.Run(Checks.Range("--m", r.GetValue(m), 1), Checks.Range("--n", r.GetValue(n), 1), Checks.Range("--k", r.GetValue(k), 1),
+                Checks.Range("--repeats", r.GetValue(reps), 1), Console.Out, GemmBench.ParsePath(r.GetValue(path))));
         bench.Add(gemm);
 
         var nt = new Option<int>("--nt") { DefaultValueFactory = _ => 8, Description = "Frames N·T." };
