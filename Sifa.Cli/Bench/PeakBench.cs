@@ -69,6 +69,39 @@ public static class PeakBench
         return 0;
     }
 
+    /// <summary>
+    /// The FMA peak of one core in GFLOP/s from CPU time (so a loaded machine barely changes it): the best of three
+    /// one-thread runs of the widest FMA loop; 0 without FMA.
+    /// </summary>
+    /// <returns>GFLOP/s per core.</returns>
+    public static double PerCorePeak()
+    {
+        Func<long, float>? loop = Avx512F.IsSupported ? Loop512 : Fma.IsSupported ? Loop256 : null;
+        if (loop == null) return 0;
+        int lanes = Avx512F.IsSupported ? 16 : 8;
+        double best = 0;
+        loop(1000);
+        for (int r = 0; r < 3; r++)
+        {
+            double sink = 0, cpu = 0;
+            var t = new Thread(() =>
+            {
+                var c0 = ThreadCpu();
+                sink = loop(Iterations / 4);
+                cpu = ThreadCpu() - c0;
+            });
+            t.Start();
+            t.Join();
+            best = Math.Max(best, 2.0 * 12 * lanes * (Iterations / 4) / Math.Max(cpu, 1e-9) / 1e9);
+            GC.KeepAlive(sink);
+        }
+        return best;
+    }
+
+    // CPU seconds of the calling thread (Linux: /proc/thread-self/stat fields 14-15 in clock ticks, usually 100 Hz, too
+    // coarse), so this uses the process total, which during the loop is dominated by the loop's thread.
+    private static double ThreadCpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+
     // 12 independent accumulators: enough to cover FMA latency × throughput (4 × 2) on current x86 cores.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Loop256(long n)
