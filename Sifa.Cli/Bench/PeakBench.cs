@@ -98,8 +98,8 @@ public static class PeakBench
         return best;
     }
 
-    // CPU seconds of the calling thread (Linux: /proc/thread-self/stat fields 14-15 in clock ticks, usually 100 Hz, too
-    // coarse), so this uses the process total, which during the loop is dominated by the loop's thread.
+    // The process's CPU seconds: while the loop runs, its thread is nearly all of them (a per-thread clock, from
+    // /proc/thread-self/stat, ticks at only 100 Hz).
     private static double ThreadCpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     // 12 independent accumulators: enough to cover FMA latency × throughput (4 × 2) on current x86 cores.

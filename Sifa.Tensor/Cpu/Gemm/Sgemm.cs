@@ -67,7 +67,7 @@ internal static unsafe class Sgemm
 
     private static void ResetBlocks() => (KC, MC, NC) = DefaultBlocks(s_isa);
 
-    /// <summary>The active path and blocks, e.g. <c>avx512 6x32 kc=192 mc=270 nc=2048</c>.</summary>
+    /// <summary>The active path and blocks, e.g. <c>avx512 6x32 kc=192 mc=288 nc=2048</c>.</summary>
     internal static string Describe() => $"{CpuFeatures.Name(s_isa)} {MR}x{NR} kc={KC} mc={MC} nc={NC}";
 
     /// <summary>Problems with fewer multiply-adds than this run on one thread (fork/join would cost more).</summary>
@@ -271,7 +271,7 @@ internal static unsafe class Sgemm
     private static void Serial(bool transA, bool transB, int m, int n, int k, int kc, float alpha,
         float* a, long lda, float* b, long ldb, float beta, float* c, long ldc, float* packedA)
     {
-        int NR = Sgemm.NR;   // one read per call: the path cannot change under a running product
+        int NR = Sgemm.NR;   // read once, so the packing and the kernel of this call always agree
         CpuIsa isa = s_isa;
         // Even block sizes (rounded to the register tile) avoid a thin last block that wastes a whole pass.
         int mcMax = Balance(m, MC, MR), ncMax = Balance(n, NC, NR);
