@@ -323,3 +323,16 @@ public sealed class ClipPixelOps
         return i < n ? i : period - i;
     }
 }
+
+/// <summary>
+/// Data whose classes depend on left/right direction, where horizontal flips would change the label: Something-Something
+/// ("pushing something from left to right") and synthetic-motion (move left / move right).
+/// </summary>
+public static class DirectionSensitive
+{
+    private static readonly string[] Markers = { "something", "sthv", "sth-", "sth_", "ssv1", "ssv2", "smth", SyntheticMotionDataset.Name };
+
+    /// <summary>Whether a dataset name or list path names direction-sensitive data (case-insensitive).</summary>
+    public static bool Is(string datasetNameOrPath) =>
+        Markers.Any(m => datasetNameOrPath.Contains(m, StringComparison.OrdinalIgnoreCase));
+}
