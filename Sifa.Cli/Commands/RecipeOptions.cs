@@ -258,6 +258,20 @@ internal sealed class RecipeOptions
         return v;
     }
 
+    /// <summary>The line <c>sifa train</c> prints for a recipe: its name and the settings in effect.</summary>
+    public static string Describe(Recipe r, TrainerOptions o, ClipPipeline? p)
+    {
+        static string I(FormattableString f) => FormattableString.Invariant(f);
+        var warm = o.WarmupEpochs > 0 ? I($"{o.WarmupEpochs:G3} epochs") : I($"{o.WarmupSteps} steps");
+        var s = I($"recipe {r.Name} ({r.Summary}): {o.Optimizer} lr {o.Lr:G4} momentum {o.Momentum:G3}{(o.Nesterov ? " nesterov" : "")} wd {o.WeightDecay:G3}")
+            + (o.WeightDecayExcludeNormBias ? " (not on norm/bias)" : " (all parameters)")
+            + I($", {o.Epochs} epochs, batch {o.BatchSize} x {o.Accumulate}, warm-up {warm} from x{o.WarmupStartFactor:G3}, min lr {o.MinLr:G3}")
+            + I($", clip {o.ClipGradNorm:G3}, label smoothing {o.LabelSmoothing:G3}");
+        if (p != null)
+            s += $"; {p.Sampler.GetType().Name.Replace("Sampler", "").ToLowerInvariant()} sampling, flip {(p.Transform.HorizontalFlip ? "on" : "off")}, crop {p.Transform.Augment.Crop}";
+        return s;
+    }
+
     /// <summary>
     /// The training settings: <paramref name="o"/> (built from the train command's own flags) with this class's flags,
     /// then the recipe's values for every flag not given.

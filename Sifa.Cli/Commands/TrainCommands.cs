@@ -152,6 +152,7 @@ internal static class TrainCommands
                 train = FileDataset(data, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, true, data), frames: frameFiles);
                 val = FileDataset(vd, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, false, data), train.ClassNames, frameFiles);
             }
+            if (recipe.RecipeOf(pr) is { } rc) Console.WriteLine(RecipeOptions.Describe(rc, opts, (train as FileVideoDataset)?.Pipeline));
             var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
             Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
