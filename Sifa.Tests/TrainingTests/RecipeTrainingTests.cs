@@ -69,6 +69,23 @@ public class RecipeTrainingTests
         Assert.Equal(hb[^1].ValLoss, ha[^1].ValLoss, 5);
     }
 
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void AccumulationGivesTheCpuWeightsOnEveryDevice(string device)
+    {
+        var (train, val) = Data(32);
+        var cpu = new LinearVideoModel(8, 4 * 3 * 16 * 16, 1);
+        var dev = new LinearVideoModel(8, 4 * 3 * 16 * 16, 1);
+        new Trainer(cpu, train, val, Sgd(Tmp(), 8, 2) with { Epochs = 1 }, TextWriter.Null).Run();
+        new Trainer(dev, train, val, Sgd(Tmp(), 8, 2) with { Epochs = 1, Device = TestDevices.Of(device) }, TextWriter.Null).Run();
+        foreach (var (k, v) in cpu.StateDict())
+        {
+            var x = dev.StateDict()[k].Tensor.ToArray();
+            var y = v.Tensor.ToArray();
+            double scale = y.Max(Math.Abs);
+            for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(x[i] - y[i]) <= 1e-5 * scale, $"{device} {k}[{i}]: {x[i]} vs {y[i]}");
+        }
+    }
+
     [Fact]
     public void AnEpochsLastPartialGroupStillSteps()
     {
