@@ -21,7 +21,9 @@ public enum TrainCropMode
 /// is drawn once per clip, from the loader's per-sample random source in a fixed order, so every frame of a clip gets
 /// the same transform and a seed fixes the sample (resumed runs stay exact). The defaults turn everything off.
 /// Order (the official <c>train_val_3d.py</c>): crop, then RandAugment when on, else colour jitter (with probability
-/// <see cref="ColorJitterProbability"/>), random grayscale, Gaussian blur; flip; normalisation.
+/// <see cref="ColorJitterProbability"/>), random grayscale, Gaussian blur; flip; normalisation. The flip is folded into
+/// the crop's resampling, so here it comes before the pixel operations; each of those is mirror-symmetric in
+/// distribution (the geometric RandAugment ones draw a random sign), so the distribution of clips is the official one.
 /// </summary>
 public sealed record ClipAugmentOptions
 {

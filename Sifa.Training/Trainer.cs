@@ -10,7 +10,8 @@ namespace Sifa.Training;
 
 /// <summary>
 /// Trains a <see cref="VideoModel"/> on <see cref="TrainerOptions.Device"/>: the optimizer of
-/// <see cref="OptimizerFactory"/>, cosine schedule with warm-up, label smoothing, global-norm clipping; validates every
+/// <see cref="OptimizerFactory"/>, cosine schedule with warm-up (optionally from a start factor, to a floor), gradient
+/// accumulation (<see cref="TrainerOptions.Accumulate"/>), label smoothing, global-norm clipping; validates every
 /// epoch (<see cref="Evaluator"/>); writes metrics, curves and a checkpoint each epoch and resumes from it
 /// (<see cref="CheckpointStore"/>). All randomness derives from (seed, epoch, index): data order and augmentation come
 /// from the loader's seed and epoch, and the dropout generators are re-seeded every epoch (<see cref="StochasticSeeds"/>),
