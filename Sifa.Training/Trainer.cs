@@ -212,7 +212,7 @@ public sealed class Trainer
                     correct = Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch.Labels, 1);
                 }
                 if (stepTaken) sched.Step();
-                meter.Add(lv, correct, batch.Count);
+                if (stepTaken || float.IsFinite(lv)) meter.Add(lv, correct, batch.Count); // a held batch's NaN is reported when its group steps
                 if (progress)
                 {
                     double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);

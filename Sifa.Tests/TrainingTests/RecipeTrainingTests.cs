@@ -86,6 +86,34 @@ public class RecipeTrainingTests
         }
     }
 
+    private sealed class Poisoned(IVideoDataset inner, int index) : IVideoDataset
+    {
+        public int Count => inner.Count;
+        public IReadOnlyList<string> ClassNames => inner.ClassNames;
+        public int GetLabel(int i) => inner.GetLabel(i);
+        public string GetSource(int i) => inner.GetSource(i);
+        public VideoSample Load(int i, Random rng, CancellationToken ct = default)
+        {
+            var s = inner.Load(i, rng, ct);
+            if (i == index) s.Data[0] = float.NaN;
+            return s;
+        }
+    }
+
+    [Fact]
+    public void ANaNInAnyBatchOfAGroupSkipsTheWholeStep()
+    {
+        var (train, val) = Data(32);
+        var m = new LinearVideoModel(8, 4 * 3 * 16 * 16, 1);
+        var o = Sgd(Tmp(), 8, 2) with { Epochs = 1, OnNan = NanPolicy.SkipStep };
+        var h = new Trainer(m, new Poisoned(train, 0), val, o, TextWriter.Null).Run();
+        Assert.Equal((1, 1L), (h[0].SkippedSteps, h[0].Step));
+        Assert.True(double.IsFinite(h[0].TrainLoss));
+        Assert.All(m.Parameters(), p => Assert.All(p.Data.ToArray(), v => Assert.True(float.IsFinite(v))));
+        Assert.Throws<NonFiniteException>(() => new Trainer(new LinearVideoModel(8, 4 * 3 * 16 * 16, 1), new Poisoned(train, 0), val,
+            o with { OnNan = NanPolicy.Stop, OutDir = Tmp() }, TextWriter.Null).Run());
+    }
+
     [Fact]
     public void AnEpochsLastPartialGroupStillSteps()
     {
