@@ -112,6 +112,8 @@ internal static class TrainCommands
         var onNan = new Option<string>("--on-nan") { DefaultValueFactory = _ => "stop", Description = "At a step with a non-finite loss or gradient: stop (exit 1, last checkpoint kept) | skip-step" };
         var pretrained = PretrainedOption.Create();
         foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained }) cmd.Add(o);
+        var dist = new DistributedOptions();
+        dist.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             var (model, frames, size) = d.Check(pr);
@@ -144,11 +146,15 @@ internal static class TrainCommands
             }
             var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
-            Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
+            var dp = dist.Create(pr); // under mpirun only; rank 0 alone prints
+            var console = dp is { IsRoot: false } ? TextWriter.Null : Console.Out;
+            if (dp != null) console.WriteLine($"data-parallel over {dp.Size} ranks ({dp.Collective.Name}): global batch {opts.BatchSize}, about {opts.BatchSize / dp.Size} per rank, batch norm {(dp.SyncBatchNorm ? "synchronised" : "per rank")}");
+            console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var hist = new Trainer(net, train, val, opts).Run(); // a failed checkpoint write (OutputWriteException: IOException) exits 1
+            var hist = new Trainer(net, train, val, opts, console) { Parallel = dp }.Run(); // a failed checkpoint write (OutputWriteException: IOException) exits 1
+            dp?.Collective.Dispose(); // MPI_Finalize on success only: after a failure mpirun ends the other ranks
             var last = hist[^1];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
             return 0;
         });
         return cmd;
