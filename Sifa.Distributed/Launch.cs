@@ -15,6 +15,6 @@ public static class Launch
     /// The collectives of this job: <see cref="MpiCollective"/> under <c>mpirun -np P</c> with P &gt; 1, else
     /// <see cref="SingleProcess"/> (no MPI library is loaded, nothing changes).
     /// </summary>
-    /// <exception cref="DllNotFoundException">Under mpirun, libmpi.so.40 is missing (one line saying what to install).</exception>
+    /// <exception cref="MpiLibraryException">Under mpirun, libmpi.so.40 is missing (one line saying what to install).</exception>
     public static ICollective FromEnvironment() => WorldSize > 1 ? new MpiCollective() : new SingleProcess();
 }

@@ -15,7 +15,7 @@ public sealed unsafe class MpiCollective : ICollective
     private bool _finalized;
 
     /// <summary>Loads libmpi and initialises MPI (call once per process, under mpirun).</summary>
-    /// <exception cref="DllNotFoundException">libmpi.so.40 is not installed (the message says what to install).</exception>
+    /// <exception cref="MpiLibraryException">libmpi.so.40 is not installed (the message says what to install).</exception>
     public MpiCollective()
     {
         _mpi = MpiNative.Load();

@@ -2,6 +2,13 @@ using System.Runtime.InteropServices;
 
 namespace Sifa.Distributed;
 
+/// <summary>The Open MPI library is missing or not Open MPI 4.x (the message says what to install).</summary>
+public sealed class MpiLibraryException : Sifa.Tensors.SifaException
+{
+    /// <summary>Creates the exception.</summary>
+    public MpiLibraryException(string message) : base(message) { }
+}
+
 /// <summary>
 /// The few Open MPI entry points Sifa uses, bound at run time from <c>libmpi.so.40</c> (Open MPI 4.x): MPI.NET targets
 /// MS-MPI and fails on Linux. Open MPI's handles (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, ...) are the addresses of
@@ -29,7 +36,7 @@ internal sealed unsafe class MpiNative
     private MpiNative(IntPtr lib)
     {
         IntPtr F(string name) => NativeLibrary.TryGetExport(lib, name, out var p) ? p
-            : throw new DllNotFoundException($"libmpi has no symbol '{name}' (Sifa needs Open MPI 4.x: apt-get install openmpi-bin libopenmpi-dev)");
+            : throw new MpiLibraryException($"libmpi has no symbol '{name}' (Sifa needs Open MPI 4.x: apt-get install openmpi-bin libopenmpi-dev)");
         CommWorld = F("ompi_mpi_comm_world"); Float = F("ompi_mpi_float"); Double = F("ompi_mpi_double"); Byte = F("ompi_mpi_byte");
         OpSum = F("ompi_mpi_op_sum"); OpMax = F("ompi_mpi_op_max"); ErrorsReturn = F("ompi_mpi_errors_return");
         InitThread = (delegate* unmanaged[Cdecl]<int*, IntPtr, int, int*, int>)F("MPI_Init_thread");
@@ -63,14 +70,14 @@ internal sealed unsafe class MpiNative
     public static MpiNative Load()
     {
         string? why = null;
-        foreach (var name in new[] { Environment.GetEnvironmentVariable("SIFA_LIBMPI"), "libmpi.so.40", "libmpi.so" })
+        var own = Environment.GetEnvironmentVariable("SIFA_LIBMPI");
+        foreach (var name in string.IsNullOrEmpty(own) ? new[] { "libmpi.so.40", "libmpi.so" } : new[] { own })
         {
-            if (string.IsNullOrEmpty(name)) continue;
             IntPtr h = OperatingSystem.IsLinux() ? DlOpen(name, RtldNow | RtldGlobal) : (NativeLibrary.TryLoad(name, out var p) ? p : 0);
             if (h != 0) return new MpiNative(h);
             if (OperatingSystem.IsLinux() && why == null && DlError() is var e && e != 0) why = Marshal.PtrToStringUTF8(e);
         }
-        throw new DllNotFoundException($"running under mpirun but the Open MPI library libmpi.so.40 could not be loaded ({why ?? "not found"}); " +
+        throw new MpiLibraryException($"running under mpirun but the Open MPI library {(string.IsNullOrEmpty(own) ? "libmpi.so.40" : own)} could not be loaded ({why ?? "not found"}); " +
             "install it (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) or set SIFA_LIBMPI to its path");
     }
 

@@ -32,4 +32,18 @@ internal sealed class DistributedOptions
         c.Timeout = TimeSpan.FromSeconds(t);
         return new DataParallel(c, pr.GetValue(SyncBn));
     }
+
+    /// <summary>Where a rank's run log goes: rank 0 prints it; the others keep only their bad-sample reports
+    /// (each rank loads its own shard), on stderr with the rank in front.</summary>
+    public static TextWriter LogOf(DataParallel? dp) => dp is { IsRoot: false } ? new BadSamplesOnly(dp.Rank) : Console.Out;
+
+    private sealed class BadSamplesOnly(int rank) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public override void Write(char value) { }
+        public override void WriteLine(string? value)
+        {
+            if (value != null && value.StartsWith("bad ", StringComparison.Ordinal)) Console.Error.WriteLine($"rank {rank}: {value}");
+        }
+    }
 }

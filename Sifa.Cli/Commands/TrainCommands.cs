@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Sifa.Data;
+using Sifa.Distributed;
 using Sifa.Models;
 using Sifa.Nn;
 using Sifa.Tensors;
@@ -127,7 +128,8 @@ internal static class TrainCommands
             };
             opts.Validate(); // every setting (and the device) before any data is read
             Checks.Range("--train-size", pr.GetValue(trainSize), 1);
-            Checks.OutDir(opts.OutDir);
+            if (Launch.WorldRank == 0) Checks.OutDir(opts.OutDir); // only rank 0 writes the run folder
+            var dp = dist.Create(pr); // under mpirun only; rank 0 alone prints
             IVideoDataset train, val;
             var data = pr.GetValue(d.Data);
             if (data == null)
@@ -146,8 +148,7 @@ internal static class TrainCommands
             }
             var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
-            var dp = dist.Create(pr); // under mpirun only; rank 0 alone prints
-            var console = dp is { IsRoot: false } ? TextWriter.Null : Console.Out;
+            var console = DistributedOptions.LogOf(dp);
             if (dp != null) console.WriteLine($"data-parallel over {dp.Size} ranks ({dp.Collective.Name}): global batch {opts.BatchSize}, about {opts.BatchSize / dp.Size} per rank, batch norm {(dp.SyncBatchNorm ? "synchronised" : "per rank")}");
             console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();

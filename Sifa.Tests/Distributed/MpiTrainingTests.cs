@@ -38,12 +38,12 @@ public sealed class MpiTrainingTests(ITestOutputHelper output)
         Skip.If(host == null, "Sifa.MpiTestHost is not built beside the tests");
         var psi = ranks == 0 ? new ProcessStartInfo("dotnet") : new ProcessStartInfo(mpirun!);
         if (ranks > 0)
-            foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "-x", "SIFA_THREADS=1", "dotnet" }) psi.ArgumentList.Add(a);
+            foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "-x", "DOTNET_PROCESSOR_COUNT=1", "dotnet" }) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(host!);
         foreach (var a in SplitArgs(args)) psi.ArgumentList.Add(a);
         psi.RedirectStandardOutput = psi.RedirectStandardError = true;
         psi.UseShellExecute = false;
-        psi.Environment["SIFA_THREADS"] = "1";
+        psi.Environment["DOTNET_PROCESSOR_COUNT"] = "1"; // one core per process (the machine has few)
         psi.Environment["DOTNET_DbgEnableMiniDump"] = "0";
         var sw = Stopwatch.StartNew();
         using var p = Process.Start(psi)!;
