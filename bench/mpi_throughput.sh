@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel throughput on one machine: 2 ranks of 1 core each (mpirun --bind-to core, one thread per process)
 # against 1 process with 2 threads, same-run alternating rounds (PERFORMANCE.md, "Data-parallel training").
-# Usage: bench/mpi_throughput.sh [rounds] [extra sifa train args]   (build first: dotnet build -c Release)
+# Usage: [BIND=none] bench/mpi_throughput.sh [rounds] [extra sifa train args]   (build first: dotnet build -c Release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}; shift || true
@@ -12,7 +12,7 @@ out=$(mktemp -d)
 epoch2() { sed -n 2p "$1/metrics.jsonl" | sed -E 's/.*"seconds":([0-9.]+).*/\1/'; }
 for r in $(seq 1 "$rounds"); do
   DOTNET_PROCESSOR_COUNT=2 dotnet "$sifa" "${args[@]}" --out "$out/one" >/dev/null
-  mpirun --allow-run-as-root --bind-to core -np 2 -x DOTNET_PROCESSOR_COUNT=1 dotnet "$sifa" "${args[@]}" --out "$out/two" >/dev/null
+  mpirun --allow-run-as-root --bind-to "${BIND:-core}" -np 2 -x DOTNET_PROCESSOR_COUNT=1 dotnet "$sifa" "${args[@]}" --out "$out/two" >/dev/null
   a=$(epoch2 "$out/one"); b=$(epoch2 "$out/two")
   echo "round $r: 1 process x 2 threads ${a}s, 2 ranks x 1 thread ${b}s, ratio $(python3 -c "print(f'{$a/$b:.2f}')")"
 done
