@@ -18,24 +18,25 @@ public sealed class MpiTrainingTests(ITestOutputHelper output)
     private static string? Mpirun() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
 
-    private static string? Host()
+    private static string? Built(string project, string dllName)
     {
         var root = TestPaths.RepoRoot;
         if (root == null) return null;
         var tfm = new DirectoryInfo(AppContext.BaseDirectory);
-        var dll = Path.Combine(root, "Sifa.MpiTestHost", "bin", tfm.Parent!.Name, tfm.Name, "Sifa.MpiTestHost.dll");
+        var dll = Path.Combine(root, project, "bin", tfm.Parent!.Name, tfm.Name, dllName);
         return File.Exists(dll) ? dll : null;
     }
 
     private sealed record Run(int Code, string Stdout, string Stderr, TimeSpan Elapsed);
 
     // ranks 0: the host alone (no mpirun).
-    private Run Start(int ranks, string args, Action<Process, StringWriter>? watch = null, int timeoutSeconds = 240)
+    // cli: the sifa CLI instead of the test host.
+    private Run Start(int ranks, string args, Action<Process, StringWriter>? watch = null, int timeoutSeconds = 240, bool cli = false)
     {
         var mpirun = Mpirun();
-        var host = Host();
+        var host = cli ? Built("Sifa.Cli", "sifa.dll") : Built("Sifa.MpiTestHost", "Sifa.MpiTestHost.dll");
         Skip.If(mpirun == null, "mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it)");
-        Skip.If(host == null, "Sifa.MpiTestHost is not built beside the tests");
+        Skip.If(host == null, $"{(cli ? "the sifa CLI" : "Sifa.MpiTestHost")} is not built beside the tests");
         var psi = ranks == 0 ? new ProcessStartInfo("dotnet") : new ProcessStartInfo(mpirun!);
         if (ranks > 0)
             foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "-x", "DOTNET_PROCESSOR_COUNT=1", "dotnet" }) psi.ArgumentList.Add(a);
@@ -115,6 +116,22 @@ public sealed class MpiTrainingTests(ITestOutputHelper output)
             var two = Start(2, $"{root}/two --epochs 20 --batch 8 --sync-bn");
             Assert.True(two.Code == 0, two.Stderr);
             AssertSameRun($"{root}/one", $"{root}/two", 20);
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [SkippableFact]
+    [Trait("Category", "Mpi")]
+    public void SifaTrainUnderMpirunPrintsAndWritesOnRankZeroOnly()
+    {
+        string root = Directory.CreateTempSubdirectory("sifa-mpi-").FullName;
+        try
+        {
+            var r = Start(2, $"train --train-size 16 --val-size 8 --epochs 1 --size 16 --frames 4 --batch 8 --workers 0 --out {root}/run", cli: true);
+            Assert.True(r.Code == 0, r.Stderr);
+            Assert.Single(r.Stdout.Split('\n'), l => l.Contains("data-parallel over 2 ranks", StringComparison.Ordinal));
+            Assert.Single(r.Stdout.Split('\n'), l => l.Contains("epoch 1/1:", StringComparison.Ordinal));
+            Assert.Single(Metrics($"{root}/run"));
         }
         finally { Directory.Delete(root, true); }
     }
