@@ -131,6 +131,9 @@ public sealed class DataParallel
         if (!IsRoot) opt.LoadStateDict(state);
     }
 
+    /// <summary>Names the step in a timeout message (set before the forward: sync batch norm reduces there).</summary>
+    internal void BeginStep(int epoch, int step) => Collective.Context = $"epoch {epoch + 1} step {step}";
+
     /// <summary>The step totals over all ranks.</summary>
     internal readonly record struct StepTotals(int Samples, float MeanLoss, int Correct, int BadSamples);
 
@@ -139,11 +142,10 @@ public sealed class DataParallel
     /// the gradient buckets reduced as they complete, then the global totals: samples, mean loss, correct top-1 and
     /// the epoch's bad samples so far. Afterwards every rank holds the same averaged gradients.
     /// </summary>
-    internal StepTotals Backward(Variable? loss, float localLoss, int samples, int correct, int badSoFar, string where)
+    internal StepTotals Backward(Variable? loss, float localLoss, int samples, int correct, int badSoFar)
     {
         var b = _buckets ?? throw new InvalidOperationException("DataParallel.Attach was not called");
         var c = Collective;
-        c.Context = where;
         _totals[0] = samples; _totals[1] = samples > 0 ? (double)localLoss * samples : 0; _totals[2] = correct; _totals[3] = badSoFar;
         // Launched first: the same order of collectives on every rank, and it completes during backward.
         var totals = c.StartAllReduceSum(_totals, "step totals (samples, loss, accuracy)");
@@ -155,20 +157,21 @@ public sealed class DataParallel
         return new StepTotals(n, n > 0 ? (float)(_totals[1] / n) : float.NaN, (int)_totals[2], (int)_totals[3]);
     }
 
-    /// <summary>Averages the float buffers (batch-norm running statistics) over the ranks, so that validation and
-    /// checkpoints see one model.</summary>
+    /// <summary>Averages the batch-norm running statistics over the ranks, so that validation and checkpoints see one
+    /// model (other buffers, such as index tables, are the same on every rank and stay untouched).</summary>
     internal void AverageBuffers(Module model)
     {
         if (Size == 1) return;
         Collective.Context = "end of epoch";
-        foreach (var (name, buf) in model.NamedBuffers())
-        {
-            if (name.EndsWith("num_batches_tracked", StringComparison.Ordinal)) continue;
-            var host = buf.Tensor.ToArray();
-            Collective.AllReduceSum(host.AsSpan(), $"average of {name}");
-            for (int i = 0; i < host.Length; i++) host[i] /= Size;
-            buf.Tensor.CopyFrom(Tensor.FromArray(host, buf.Tensor.Shape));
-        }
+        foreach (var (name, m) in model.NamedModules())
+            if (m is BatchNorm2d bn)
+                foreach (var t in new[] { bn.RunningMean, bn.RunningVar })
+                {
+                    var host = t.ToArray();
+                    Collective.AllReduceSum(host.AsSpan(), $"average of the running statistics of {name}");
+                    for (int i = 0; i < host.Length; i++) host[i] /= Size;
+                    t.CopyFrom(Tensor.FromArray(host, t.Shape));
+                }
     }
 
     /// <summary>This rank's contiguous part of the validation data.</summary>

@@ -180,6 +180,7 @@ public sealed class Trainer
                 step++;
                 if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
                 float lv; int correct, count = batch?.Count ?? 0;
+                dp?.BeginStep(epoch, step);
                 // One step's activations and gradients live in a scope: their arrays are reused by the next step.
                 using (TensorScope.Begin())
                 {
@@ -197,7 +198,7 @@ public sealed class Trainer
                         // Every rank ends with the gradients averaged over all and the totals of the global batch.
                         float local = loss?.Data.ToArray()[0] ?? 0f;
                         int ok = logits != null ? Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch!.Labels, 1) : 0;
-                        var t = dp.Backward(loss, local, count, ok, (int)(loader.SamplesDropped - dropped0), $"epoch {epoch + 1} step {step}");
+                        var t = dp.Backward(loss, local, count, ok, (int)(loader.SamplesDropped - dropped0));
                         (lv, correct, count, globalBad) = (t.MeanLoss, t.Correct, t.Samples, t.BadSamples);
                         if (count == 0) continue; // no rank had a sample of this batch
                     }

@@ -154,6 +154,7 @@ internal static class TrainCommands
             var sw = System.Diagnostics.Stopwatch.StartNew();
             var hist = new Trainer(net, train, val, opts, console) { Parallel = dp }.Run(); // a failed checkpoint write (OutputWriteException: IOException) exits 1
             dp?.Collective.Dispose(); // MPI_Finalize on success only: after a failure mpirun ends the other ranks
+            if (dp is { IsRoot: false }) return 0; // (its history lacks the epochs before a resume)
             var last = hist[^1];
             console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
             return 0;
