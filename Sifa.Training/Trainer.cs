@@ -10,7 +10,8 @@ namespace Sifa.Training;
 
 /// <summary>
 /// Trains a <see cref="VideoModel"/> on <see cref="TrainerOptions.Device"/>: the optimizer of
-/// <see cref="OptimizerFactory"/>, cosine schedule with warm-up, label smoothing, global-norm clipping; validates every
+/// <see cref="OptimizerFactory"/>, cosine schedule with warm-up (optionally from a start factor, to a floor), gradient
+/// accumulation (<see cref="TrainerOptions.Accumulate"/>), label smoothing, global-norm clipping; validates every
 /// epoch (<see cref="Evaluator"/>); writes metrics, curves and a checkpoint each epoch and resumes from it
 /// (<see cref="CheckpointStore"/>). All randomness derives from (seed, epoch, index): data order and augmentation come
 /// from the loader's seed and epoch, and the dropout generators are re-seeded every epoch (<see cref="StochasticSeeds"/>),
@@ -84,8 +85,9 @@ public sealed class Trainer
         };
         dp?.Attach(_model, opt, o.BatchSize);
         var loader = new VideoDataLoader(_train, dp?.Shard(lo) ?? lo);
-        long total = (long)loader.BatchesPerEpoch * o.Epochs;
-        var sched = new CosineSchedule(opt, Math.Min(o.WarmupSteps, Math.Max(0, total - 1)), total);
+        long stepsPerEpoch = OptimizerStepsPerEpoch(loader.BatchesPerEpoch, o.Accumulate), total = stepsPerEpoch * o.Epochs;
+        long warmup = o.WarmupEpochs > 0 ? (long)Math.Round(o.WarmupEpochs * stepsPerEpoch) : o.WarmupSteps;
+        var sched = new CosineSchedule(opt, Math.Min(warmup, Math.Max(0, total - 1)), total, o.WarmupStartFactor, o.MinLr);
         int startEpoch = 0;
         var at = store?.Begin(o.Resume, o.Overwrite, _model, opt); // loads into the device tensors
         if (dp != null) at = dp.Start(at, _model, opt); // every rank starts from rank 0's state
@@ -160,6 +162,10 @@ public sealed class Trainer
 
     private sealed record EpochOutcome(EpochMeter Meter, int BadSamples, int SkippedSteps);
 
+    /// <summary>Optimizer steps in an epoch of <paramref name="batches"/> batches accumulated <paramref name="accumulate"/>
+    /// at a time (an epoch's last group may be shorter: epochs never share a step, so resuming stays exact).</summary>
+    internal static long OptimizerStepsPerEpoch(int batches, int accumulate) => (batches + accumulate - 1) / accumulate;
+
     private EpochOutcome TrainEpoch(Optimizer opt, CosineSchedule sched, VideoDataLoader loader, int epoch, Stopwatch sw, CancellationToken cancellationToken)
     {
         var o = Options;
@@ -172,6 +178,7 @@ public sealed class Trainer
         int globalBad = 0; // data-parallel: the bad samples of all ranks, summed at each step
         int Bad() => dp != null ? globalBad : (int)(loader.SamplesDropped - dropped0);
         bool progress = o.Progress && !Console.IsErrorRedirected && (dp?.IsRoot ?? true);
+        var accum = o.Accumulate > 1 ? new GradAccumulator(opt.Parameters) : null;
         try
         {
             foreach (var batch in loader.GetEpochBatches(epoch, cancellationToken))
@@ -180,6 +187,7 @@ public sealed class Trainer
                 step++;
                 if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
                 float lv; int correct, count = batch?.Count ?? 0;
+                bool stepTaken = true;
                 dp?.BeginStep(epoch, step);
                 // One step's activations and gradients live in a scope: their arrays are reused by the next step.
                 using (TensorScope.Begin())
@@ -195,19 +203,32 @@ public sealed class Trainer
                     }
                     else
                     {
-                        // Every rank ends with the gradients averaged over all and the totals of the global batch.
+                        // Every rank ends with the gradients averaged over all and the totals of the global batch
+                        // (with accumulation: of each batch of the group, which the accumulator then sums as alone).
                         float local = loss?.Data.ToArray()[0] ?? 0f;
                         int ok = logits != null ? Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch!.Labels, 1) : 0;
                         var t = dp.Backward(loss, local, count, ok, (int)(loader.SamplesDropped - dropped0));
                         (lv, correct, count, globalBad) = (t.MeanLoss, t.Correct, t.Samples, t.BadSamples);
                         if (count == 0) continue; // no rank had a sample of this batch
                     }
+                    float stepLoss = lv;
+                    if (accum != null)
+                    {
+                        // The group's gradients are held until its last batch (or the epoch's), then stepped as one.
+                        accum.Add(count, lv);
+                        stepTaken = accum.Batches == o.Accumulate || step == steps;
+                        if (stepTaken)
+                        {
+                            if (accum.SawNonFiniteLoss) stepLoss = accum.NonFiniteLoss;
+                            accum.Finish();
+                        }
+                    }
                     // The global gradient norm, one reduction and one number read back per step: clipping computes it
                     // anyway; without clipping an infinite bound computes it and scales nothing.
-                    double norm = GradClip.ClipGradNorm(opt.Parameters, o.ClipGradNorm > 0 ? o.ClipGradNorm : double.PositiveInfinity);
-                    if (!float.IsFinite(lv) || !double.IsFinite(norm))
+                    double norm = stepTaken ? GradClip.ClipGradNorm(opt.Parameters, o.ClipGradNorm > 0 ? o.ClipGradNorm : double.PositiveInfinity) : 0;
+                    if (stepTaken && (!float.IsFinite(stepLoss) || !double.IsFinite(norm)))
                     {
-                        var what = DescribeNonFinite(opt, epoch, step, lv, norm);
+                        var what = DescribeNonFinite(opt, epoch, step, stepLoss, norm);
                         if (o.OnNan == NanPolicy.Stop) throw new NonFiniteException(what + " (--on-nan skip-step skips such steps)");
                         opt.ZeroGrad();
                         skipped++;
@@ -215,12 +236,12 @@ public sealed class Trainer
                         _log.WriteLine(what + "; step skipped");
                         continue;
                     }
-                    opt.Step();
+                    if (stepTaken) opt.Step();
                     opt.ZeroGrad(); // the gradients' arrays go back to the pool with the scope
                     if (dp == null) correct = Metrics.CountTopK(logits!.Data.ToArray(), logits.Shape[1], batch!.Labels, 1);
                 }
-                sched.Step();
-                meter.Add(lv, correct, count);
+                if (stepTaken) sched.Step();
+                if (stepTaken || float.IsFinite(lv)) meter.Add(lv, correct, count); // a held batch's NaN is reported when its group steps
                 if (progress)
                 {
                     double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
@@ -228,6 +249,7 @@ public sealed class Trainer
                     Console.Error.Write($"\repoch {epoch + 1}/{o.Epochs} step {step}/{steps} loss {lv:F4} {rate:F1} clips/s ETA {eta:F0}s   ");
                 }
             }
+            if (accum is { Batches: > 0 } && FlushAccumulated(opt, accum, o.ClipGradNorm)) sched.Step(); // the epoch's last batches failed to load
         }
         finally { ClearProgress(progress); }
         if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
@@ -237,6 +259,21 @@ public sealed class Trainer
             throw new DatasetException($"epoch {epoch + 1}: no training step ran: {Bad()} of {samples} samples failed to load{FirstBad("training")}");
         }
         return new EpochOutcome(meter, Bad(), skipped);
+    }
+
+    // An accumulated group whose closing batch never came: stepped when finite, else dropped like a skipped step.
+    private static bool FlushAccumulated(Optimizer opt, GradAccumulator accum, double clip)
+    {
+        using (TensorScope.Begin())
+        {
+            bool finiteLoss = !accum.SawNonFiniteLoss;
+            accum.Finish();
+            double norm = GradClip.ClipGradNorm(opt.Parameters, clip > 0 ? clip : double.PositiveInfinity);
+            bool ok = finiteLoss && double.IsFinite(norm);
+            if (ok) opt.Step();
+            opt.ZeroGrad();
+            return ok;
+        }
     }
 
     private static void ClearProgress(bool progress)
