@@ -6,7 +6,7 @@ using Sifa.Tensors;
 using Sifa.Training;
 
 // Usage: Sifa.MpiTestHost OUT [--epochs N] [--batch B] [--train-size N] [--sync-bn] [--resume] [--timeout S]
-//        [--hang-rank R --hang-at "epoch E step S"]   (rank R stops answering there: the others must time out)
+//        [--accumulate K] [--stop-after N] [--hang-rank R --hang-at "epoch E step S"]   (rank R stops answering there: the others must time out)
 var a = args.ToList();
 string Opt(string name, string dflt) { int i = a.IndexOf(name); return i >= 0 ? a[i + 1] : dflt; }
 int Int(string name, int dflt) => int.Parse(Opt(name, dflt.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
@@ -27,7 +27,7 @@ var opts = TrainerOptions.Defaults with
 {
     Epochs = Int("--epochs", 20), BatchSize = Int("--batch", 8), Workers = 0, Seed = 5, WarmupSteps = 2, OutDir = outDir,
     Progress = false, Resume = a.Contains("--resume") ? ResumeMode.Required : ResumeMode.Never, Overwrite = !a.Contains("--resume"),
-    StopAfterEpochs = Int("--stop-after", 0),
+    StopAfterEpochs = Int("--stop-after", 0), Accumulate = Int("--accumulate", 1),
 };
 var log = dp is { IsRoot: false } ? TextWriter.Null : Console.Out;
 new Trainer(model, train, val, opts, log) { Parallel = dp }.Run();

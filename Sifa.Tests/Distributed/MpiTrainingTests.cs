@@ -122,6 +122,23 @@ public sealed class MpiTrainingTests(ITestOutputHelper output)
 
     [SkippableFact]
     [Trait("Category", "Mpi")]
+    public void TwoRanksComposeWithGradientAccumulation()
+    {
+        string root = Directory.CreateTempSubdirectory("sifa-mpi-").FullName;
+        try
+        {
+            // 6 optimizer steps, each of 2 accumulated batches of 4 (2 per rank).
+            var one = Start(0, $"{root}/one --epochs 6 --batch 4 --accumulate 2");
+            Assert.True(one.Code == 0, one.Stderr);
+            var two = Start(2, $"{root}/two --epochs 6 --batch 4 --accumulate 2 --sync-bn");
+            Assert.True(two.Code == 0, two.Stderr);
+            AssertSameRun($"{root}/one", $"{root}/two", 6);
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [SkippableFact]
+    [Trait("Category", "Mpi")]
     public void SifaTrainUnderMpirunPrintsAndWritesOnRankZeroOnly()
     {
         string root = Directory.CreateTempSubdirectory("sifa-mpi-").FullName;
