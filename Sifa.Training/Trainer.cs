@@ -105,16 +105,18 @@ public sealed class Trainer
                 TrainBadSamples = tr.BadSamples, ValBadSamples = ev.Skipped, SkippedSteps = tr.SkippedSteps,
             };
             History.Add(m);
-            store.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History); // metrics follow the commit, never run ahead of it
+            store.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History, o.Record); // metrics follow the commit, never run ahead of it
             store.AppendMetrics(m);
             store.WriteCurves(History);
             var notes = new List<string>();
             if (m.TrainBadSamples > 0) notes.Add($"{m.TrainBadSamples} bad training samples");
             if (m.ValBadSamples > 0) notes.Add($"{m.ValBadSamples} bad validation samples");
             if (m.SkippedSteps > 0) notes.Add($"{m.SkippedSteps} non-finite steps skipped");
-            _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            var summary = string.Create(CultureInfo.InvariantCulture,
                 $"epoch {m.Epoch}/{o.Epochs}: train loss {m.TrainLoss:F4} top1 {m.TrainTop1:F3} | val loss {m.ValLoss:F4} top1 {m.ValTop1:F3} top5 {m.ValTop5:F3} | lr {m.Lr:G3} | {m.Seconds:F1}s")
-                + (notes.Count > 0 ? " | " + string.Join(", ", notes) : ""));
+                + (notes.Count > 0 ? " | " + string.Join(", ", notes) : "");
+            if (o.Observer != null) o.Observer.EpochDone(m, o.Epochs, summary);
+            else _log.WriteLine(summary);
         }
         return History;
     }
@@ -140,8 +142,10 @@ public sealed class Trainer
     {
         if (_val == null) return EvalResult.None;
         var o = Options;
-        var ev = Evaluator.Evaluate(_model, _val, o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize, o.Workers, o.Seed,
-            o.StrictData, b => ReportBadSample("validation", b with { Epoch = epoch }));
+        int batch = o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize;
+        o.Observer?.EvaluationStarted(epoch + 1, (_val.Count + batch - 1) / batch);
+        var ev = Evaluator.Evaluate(_model, _val, batch, o.Workers, o.Seed,
+            o.StrictData, b => ReportBadSample("validation", b with { Epoch = epoch }), o.Observer != null ? o.Observer.EvaluationProgress : null);
         if (ev.Skipped > o.BadSampleLimit(_val.Count)) throw TooManyBad("validation", epoch, ev.Skipped, _val.Count);
         if (ev.Samples == 0 && _val.Count > 0) throw new DatasetException($"epoch {epoch + 1}: no validation sample could be loaded{FirstBad("validation")}");
         return ev;
@@ -158,11 +162,14 @@ public sealed class Trainer
         int step = 0, steps = loader.BatchesPerEpoch, skipped = 0, samples = Math.Min(_train.Count, steps * o.BatchSize);
         long dropped0 = loader.SamplesDropped;
         int Bad() => (int)(loader.SamplesDropped - dropped0);
-        bool progress = o.Progress && !Console.IsErrorRedirected;
-        try
-        {
+        var observer = o.Progress ? o.Observer : null;
+        observer?.EpochStarted(epoch + 1, o.Epochs, steps);
+        var waited = TimeSpan.Zero;
+        var stepEnded = sw.Elapsed; // the time between one step's end and the next batch's arrival is data wait
+        { // the epoch's steps (a block, so that the loop keeps its place in the file)
             foreach (var batch in loader.GetEpoch(epoch, cancellationToken))
             {
+                waited += sw.Elapsed - stepEnded;
                 step++;
                 if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
                 float lv; int correct;
@@ -183,8 +190,8 @@ public sealed class Trainer
                         if (o.OnNan == NanPolicy.Stop) throw new NonFiniteException(what + " (--on-nan skip-step skips such steps)");
                         opt.ZeroGrad();
                         skipped++;
-                        ClearProgress(progress);
                         _log.WriteLine(what + "; step skipped");
+                        stepEnded = sw.Elapsed;
                         continue;
                     }
                     opt.Step();
@@ -193,15 +200,10 @@ public sealed class Trainer
                 }
                 sched.Step();
                 meter.Add(lv, correct, batch.Count);
-                if (progress)
-                {
-                    double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
-                    double eta = (steps - step) * (sw.Elapsed.TotalSeconds / step);
-                    Console.Error.Write($"\repoch {epoch + 1}/{o.Epochs} step {step}/{steps} loss {lv:F4} {rate:F1} clips/s ETA {eta:F0}s   ");
-                }
+                observer?.StepDone(new StepProgress(epoch + 1, o.Epochs, step, steps, meter.MeanLoss, meter.Top1, meter.Samples, sw.Elapsed, waited));
+                stepEnded = sw.Elapsed;
             }
         }
-        finally { ClearProgress(progress); }
         if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
         if (meter.Samples == 0)
         {
@@ -209,11 +211,6 @@ public sealed class Trainer
             throw new DatasetException($"epoch {epoch + 1}: no training step ran: {Bad()} of {samples} samples failed to load{FirstBad("training")}");
         }
         return new EpochOutcome(meter, Bad(), skipped);
-    }
-
-    private static void ClearProgress(bool progress)
-    {
-        if (progress) Console.Error.Write("\r" + new string(' ', 79) + "\r");
     }
 
     // Only after a step went non-finite: reads the gradients (and weights) back to name the first bad one.
