@@ -152,6 +152,7 @@ internal sealed class LiveView : ProgressView
     private ProgressContext? _ctx;
     private ProgressTask? _task;
     private readonly LineWriter _log;
+    private readonly FiguresColumn _figures = new();
 
     public LiveView() => _log = new LineWriter(line => _console.WriteLine(line));
 
@@ -167,7 +168,7 @@ internal sealed class LiveView : ProgressView
         T result = default!;
         _console.Progress()
             .AutoClear(true).HideCompleted(true)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 12 }, _figures)
             .Start(ctx =>
             {
                 _ctx = ctx;
@@ -181,14 +182,15 @@ internal sealed class LiveView : ProgressView
     public override void EpochStarted(int epoch, int epochs, int steps) => Begin(I($"epoch {epoch}/{epochs}"), steps);
 
     /// <inheritdoc/>
-    public override void StepDone(StepProgress p) => Update(p.Step, I($"epoch {p.Epoch}/{p.Epochs} {p.Step}/{p.Steps}  ") + StepFigures(p));
+    public override void StepDone(StepProgress p) =>
+        Update(p.Step, I($"{p.Step}/{p.Steps} loss {p.RunningLoss:F4} top1 {p.RunningTop1:F3} {p.ClipsPerSecond:F1} clips/s wait {p.DataWaitShare * 100:F0}% ETA {Clock(p.Eta)}"));
 
     /// <inheritdoc/>
-    public override void EvaluationStarted(int epoch, int batches) => Begin(epoch > 0 ? I($"epoch {epoch} validation") : "evaluation", batches);
+    public override void EvaluationStarted(int epoch, int batches) => Begin(epoch > 0 ? I($"epoch {epoch} val") : "evaluation", batches);
 
     /// <inheritdoc/>
     public override void EvaluationProgress(EvalProgress p) =>
-        Update(p.Batches, I($"validation {p.Batches}/{p.TotalBatches}  ") + EvalFigures(p));
+        Update(p.Batches, I($"{p.Batches}/{p.TotalBatches} top1 {p.Top1:F3} {p.SamplesPerSecond:F1} clips/s"));
 
     /// <inheritdoc/>
     public override void EpochDone(EpochMetrics metrics, int epochs, string summary)
@@ -207,9 +209,22 @@ internal sealed class LiveView : ProgressView
     private void Update(int done, string text)
     {
         if (_task == null) return;
-        _task.Description = Markup.Escape(text);
+        _figures.Set(_task, text);
         _task.Value = done;
     }
+}
+
+/// <summary>The running figures of each task, right of its bar.</summary>
+internal sealed class FiguresColumn : ProgressColumn
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _text = new();
+
+    /// <summary>Sets a task's figures.</summary>
+    public void Set(ProgressTask task, string text) => _text[task.Id] = text;
+
+    /// <inheritdoc/>
+    public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+        new Text(_text.GetValueOrDefault(task.Id, ""));
 }
 
 /// <summary>A writer that hands each completed line to a callback (notices printed above a live display).</summary>
