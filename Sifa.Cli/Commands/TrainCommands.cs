@@ -20,6 +20,7 @@ internal static class TrainCommands
         yield return EvalCommand.Create();
         yield return PredictCommand.Create();
         yield return InfoCommand.Create();
+        yield return ExplainCommand.Create();
     }
 
     private static readonly TrainerOptions Defaults = TrainerOptions.Defaults;

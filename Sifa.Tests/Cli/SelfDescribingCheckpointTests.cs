@@ -143,4 +143,24 @@ public class SelfDescribingCheckpointTests : IClassFixture<MediaFixture>
         var e = Assert.Throws<InvalidDataException>(() => CheckpointRecord.FromMetadata(bad, "mem"));
         Assert.Contains("'clip'", e.Message);
     }
+
+    [Fact]
+    public void ExplainWritesThePicturesForAVideoAndForSyntheticMotion()
+    {
+        foreach (var (name, input) in new[] { ("video", new[] { _m.TestSrcMp4 }), ("synthetic", new[] { "--synthetic", "move_right" }) })
+        {
+            var dir = Path.Combine(_dir, "explain-" + name);
+            var (code, stdout, err) = Run(["explain", .. input, "--checkpoint", Trained(), "--out", dir, "--query", "8,8"]);
+            Assert.True(code == 0, err);
+            Assert.Contains("block layer2.0.sifa: 2x2 features", stdout);
+            foreach (var f in new[] { "frame_t.png", "attention.png", "saliency.png", "gradcam.png", "overview.png", "contact_sheet.png" })
+                Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, File.ReadAllBytes(Path.Combine(dir, f))[..4]);
+            var arrays = Sifa.Tensors.IO.SafeTensors.Read(Path.Combine(dir, "explain.safetensors"));
+            Assert.Equal(new[] { 1, 9, 2 }, arrays.Tensors["positions"].Tensor.Shape);
+            Assert.Equal("layer2.0.sifa", arrays.Metadata["block"]);
+        }
+        var (c2, _, e2) = Run("explain", "--synthetic", "grow", "--checkpoint", Trained(), "--out", Path.Combine(_dir, "x"), "--block", "layer9.sifa");
+        Assert.Equal(SifaCli.Usage, c2);
+        Assert.Contains("layer2.0.sifa, layer3.0.sifa, layer4.0.sifa", e2);
+    }
 }
