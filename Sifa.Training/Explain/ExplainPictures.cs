@@ -26,6 +26,25 @@ public static class ExplainPictures
     {
         Directory.CreateDirectory(dir);
         int scale = Math.Max(1, (int)Math.Round(256.0 / e.Size));
+        var (frameT, attention, saliency, gradcam) = Panels(e, scale);
+        // The overview row is drawn smaller (about 160 px a panel), so that it stays a small file.
+        var small = Panels(e, Math.Max(1, (int)Math.Round(160.0 / e.Size)));
+        var files = new List<string>();
+        void Save(Raster r, string name) { var p = Path.Combine(dir, name); r.SavePng(p); files.Add(p); }
+        Save(frameT, "frame_t.png");
+        Save(attention, "attention.png");
+        Save(saliency, "saliency.png");
+        Save(gradcam, "gradcam.png");
+        Save(Row([small.FrameT, small.Attention, small.Saliency, small.GradCam], 6), "overview.png");
+        Save(ContactSheet(e), "contact_sheet.png");
+        var arrays = Path.Combine(dir, "explain.safetensors");
+        WriteArrays(e, arrays, classNames);
+        files.Add(arrays);
+        return files;
+    }
+
+    private static (Raster FrameT, Raster Attention, Raster Saliency, Raster GradCam) Panels(SifaExplanation e, int scale)
+    {
         var frameT = Frame(e, e.InputFrame(e.Frame), scale);
         DrawGrid(frameT, e, scale);
         foreach (var (qy, qx) in e.Queries) QueryMark(frameT, e, qy, qx, scale);
@@ -39,37 +58,24 @@ public static class ExplainPictures
         {
             var (qy, qx) = e.Queries[q];
             double cy = Px(e, qy, e.FeatureHeight, scale), cx = Px(e, qx, e.FeatureWidth, scale);
+            QueryMark(attention, e, qy, qx, scale); // under the dots: a neighbour sampling at the query itself stays visible
             var w = e.Weights.AsSpan(q * P, P).ToArray();
-            float lo = float.MaxValue, hi = float.MinValue;
-            foreach (var v in w) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
-            // Weakest first, so the strongest neighbour is drawn on top.
+            float lo = w.Min(), hi = w.Max();
+            // Weakest first, so the strongest neighbour is drawn on top; stronger neighbours are drawn larger too.
             foreach (int j in Enumerable.Range(0, P).OrderBy(j => w[j]))
             {
                 double py = Px(e, e.Positions[(q * P + j) * 2], e.FeatureHeight, scale), px = Px(e, e.Positions[(q * P + j) * 2 + 1], e.FeatureWidth, scale);
                 attention.Line(cx, cy, px, py, White, 0.35f);
                 float v = hi > lo ? (w[j] - lo) / (hi - lo) : 1f;
-                attention.Disc(px, py, Math.Clamp(cell * 0.18, 3, 9), Raster.Heat(v), Black);
+                attention.Disc(px, py, Math.Clamp(cell * 0.12, 2, 7) * (0.7 + 0.6 * v), Raster.Heat(v), Black);
             }
-            QueryMark(attention, e, qy, qx, scale);
         }
 
         var saliency = Frame(e, e.InputFrame(e.Frame), scale);
         saliency.BlendHeat(e.Saliency, e.FeatureHeight, e.FeatureWidth);
         var gradcam = Frame(e, e.InputFrame(e.Frame), scale);
         gradcam.BlendHeat(e.GradCam, e.FeatureHeight, e.FeatureWidth);
-
-        var files = new List<string>();
-        void Save(Raster r, string name) { var p = Path.Combine(dir, name); r.SavePng(p); files.Add(p); }
-        Save(frameT, "frame_t.png");
-        Save(attention, "attention.png");
-        Save(saliency, "saliency.png");
-        Save(gradcam, "gradcam.png");
-        Save(Row([frameT, attention, saliency, gradcam], 8), "overview.png");
-        Save(ContactSheet(e), "contact_sheet.png");
-        var arrays = Path.Combine(dir, "explain.safetensors");
-        WriteArrays(e, arrays, classNames);
-        files.Add(arrays);
-        return files;
+        return (frameT, attention, saliency, gradcam);
     }
 
     private static double Px(SifaExplanation e, double feature, int featureSize, int scale) => (e.ToPixel(feature, featureSize) + 0.5) * scale - 0.5;
