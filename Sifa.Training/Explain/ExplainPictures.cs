@@ -28,7 +28,7 @@ public static class ExplainPictures
         int scale = Math.Max(1, (int)Math.Round(256.0 / e.Size));
         var (frameT, attention, saliency, gradcam) = Panels(e, scale);
         // The overview row is drawn smaller (about 160 px a panel), so that it stays a small file.
-        var small = Panels(e, Math.Max(1, (int)Math.Round(160.0 / e.Size)));
+        var small = Panels(e, Math.Max(1, (int)Math.Ceiling(160.0 / e.Size)));
         var files = new List<string>();
         void Save(Raster r, string name) { var p = Path.Combine(dir, name); r.SavePng(p); files.Add(p); }
         Save(frameT, "frame_t.png");
