@@ -63,6 +63,8 @@ internal static class ExplainCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"query {e.Queries[q].Y},{e.Queries[q].X} (feature cell): strongest neighbour {best} at {e.Positions[(q * P + best) * 2]:F2},{e.Positions[(q * P + best) * 2 + 1]:F2} (weight {e.Weights[q * P + best]:G3})"));
             }
+            if (e.GradCam.All(v => v == 0))
+                Console.WriteLine("grad-cam: zero everywhere (no positive evidence for the predicted class at this block and frame; gradcam.png shows the plain frame)");
             foreach (var f in files) Console.WriteLine($"wrote {f}");
             return 0;
         });

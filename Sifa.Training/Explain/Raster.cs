@@ -112,13 +112,14 @@ public sealed class Raster
 
     /// <summary>
     /// Blends a heat map over the picture: <paramref name="map"/> (h, w), normalised to its own [min, max], upsampled
-    /// bilinearly (pixel centres aligned) to the picture and coloured with <see cref="Heat"/>.
+    /// bilinearly (pixel centres aligned) to the picture and coloured with <see cref="Heat"/>. A constant map changes nothing.
     /// </summary>
     public void BlendHeat(ReadOnlySpan<float> map, int h, int w, float alpha = 0.55f)
     {
         float lo = float.MaxValue, hi = float.MinValue;
         foreach (var v in map) { if (float.IsFinite(v)) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); } }
-        float span = hi > lo ? hi - lo : 1f;
+        if (!(hi > lo)) return; // a constant map (e.g. an all-zero Grad-CAM) has nothing to show
+        float span = hi - lo;
         for (int y = 0; y < Height; y++)
             for (int x = 0; x < Width; x++)
             {
