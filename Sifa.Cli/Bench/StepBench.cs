@@ -44,6 +44,7 @@ public static class StepBench
     /// <returns>Exit code.</returns>
     public static int Run(string name, int batch, int frames, int size, int steps, int classes, int? stemStride, Device device, TextWriter output)
     {
+        if (device == Device.Cpu) output.WriteLine(Sifa.Tensors.Cpu.CpuFeatures.Describe());   // the ISA every figure was taken on
         var gen = new Generator(1);
         var model = Presets.Create(name, classes, stemStride, size, gen);
         model.To(device).Train();

@@ -28,6 +28,8 @@ internal static class EvalCommand
         var batch = TrainCommands.BatchOption();
         var quiet = new Option<bool>("--quiet") { Description = "No progress; only the result line" };
         foreach (var o in new Option[] { data, format, root, valSize, seed, workers, device, maxBad, strict, batch, quiet }) cmd.Add(o);
+        var recipe = new RecipeOptions();
+        recipe.AddTo(cmd, training: false);
         cmd.SetAction(pr =>
         {
             int bs = Checks.Range("--batch", pr.GetValue(batch), 1), sd = pr.GetValue(seed);
@@ -42,12 +44,16 @@ internal static class EvalCommand
             // from the flags, and gives the class count.
             IVideoDataset Dataset(ClipPipeline pipeline, ClipGeometry clip, IReadOnlyList<string>? names) => list == null
                 ? new SyntheticMotionDataset(new SyntheticMotionOptions { Frames = clip.Frames, Size = clip.Size, ValidationCount = pr.GetValue(valSize), Seed = sd }, DatasetSplit.Validation)
-                : TrainCommands.FileDataset(list, fmt, TrainCommands.NonEmpty(pr.GetValue(root)), TrainCommands.NonEmpty(pr.GetValue(ck.Classes)), pipeline, names);
+                : TrainCommands.FileDataset(list, fmt, TrainCommands.NonEmpty(pr.GetValue(root)), TrainCommands.NonEmpty(pr.GetValue(ck.Classes)), pipeline, names, recipe.Frames(pr, cmd));
             IVideoDataset? ds = null;
+            // An old checkpoint is evaluated as before: the flags, or a --recipe's frames, size, views and sampling.
             var loaded = ck.Load(pr, clip =>
             {
-                var (clips, crops) = pr.GetValue(ck.Views) is string v ? TrainCommands.ParseViews(v) : (1, 1);
-                return (ds = Dataset(clip.TestPipeline(InputNormalization.ImageNet, clips, crops), clip, null)).ClassNames.Count;
+                var (frames, size) = recipe.ClipShape(pr, cmd, clip.Frames, clip.Size);
+                recipe.Check(pr, cmd, frames, size, training: false);
+                var (clips, crops) = TrainCommands.ParseViews(recipe.Views(pr, cmd, pr.GetValue(ck.Views) ?? "1x1"));
+                var shaped = clip with { Frames = frames, Size = size, TestShortSide = size };
+                return (ds = Dataset(TrainCommands.Pipeline(recipe, pr, cmd, frames, size, false, list, clips, crops), shaped, null)).ClassNames.Count;
             });
             if (list == null && loaded.Record?.Dataset is string trained && trained != SyntheticMotionDataset.Name)
                 throw new ArgumentException($"--data is required: {pr.GetValue(ck.Checkpoint)} was trained on {trained}, not {SyntheticMotionDataset.Name}");

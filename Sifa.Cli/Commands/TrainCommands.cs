@@ -72,12 +72,25 @@ internal static class TrainCommands
             TestCrop = crops == 3 ? TestCropMode.ThreeCrop : TestCropMode.Center, HorizontalFlip = false,
         });
 
+    // The pipeline of the recipe options (sampling, augmentation, flips, recipe sizes).
+    // What eval and predict need to cut clips as validation did: synthetic clips are rendered frame by frame
+    // (interval 1); file data as the validation pipeline sampled and resized it; the recipe's test views.
+    private static ClipGeometry RecordedClip(int frames, int size, FileVideoDataset? val, string views)
+    {
+        var (clips, crops) = ParseViews(views);
+        int interval = val?.Pipeline.Sampler is DenseSampler d ? d.FrameInterval : 1;
+        return new ClipGeometry(frames, interval, size, val?.Pipeline.Transform.TestShortSide ?? size, clips, crops);
+    }
+
+    internal static ClipPipeline Pipeline(RecipeOptions r, ParseResult pr, Command cmd, int frames, int size, bool training, string? data, int clips = 1, int crops = 1) =>
+        new(r.Sampler(pr, cmd, frames, clips), training, r.Transform(pr, cmd, size, training, crops, data));
+
     // `names`: the training data's classes, which a validation list's labels must fit (checked per line when read).
     internal static IVideoDataset FileDataset(string path, string format, string? root, string? classes, ClipPipeline p,
-        IReadOnlyList<string>? names = null) => format switch
+        IReadOnlyList<string>? names = null, (string Template, int Start)? frames = null) => format switch
     {
         "video" => new VideoListDataset(path, root, p, classes, names),
-        "rawframes" => new RawFrameDataset(path, root, p, classes, classNames: names),
+        "rawframes" => new RawFrameDataset(path, root, p, classes, frames?.Template ?? "img_{:05}.jpg", frames?.Start ?? 1, names),
         "folders" => new ClassFolderDataset(path, p, classes, classNames: names),
         _ => throw new ArgumentException($"--data-format '{format}' is unknown (video, rawframes, folders)"),
     };
@@ -110,7 +123,7 @@ internal static class TrainCommands
         };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (without it, starting a new run there is an error)" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => Defaults.Lr, Description = "Peak learning rate" };
-        var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => Defaults.Optimizer, Description = $"{string.Join(" | ", OptimizerFactory.Names)} (sgd: Nesterov, momentum {Defaults.Momentum})" };
+        var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => Defaults.Optimizer, Description = $"{string.Join(" | ", OptimizerFactory.Names)} (sgd: momentum {Defaults.Momentum}, Nesterov unless --nesterov false)" };
         var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => Defaults.WeightDecay, Description = "Weight decay" };
         var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => Defaults.WarmupSteps, Description = "Warm-up optimizer steps" };
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => Defaults.LabelSmoothing, Description = "Label smoothing" };
@@ -119,9 +132,12 @@ internal static class TrainCommands
         var pretrained = PretrainedOption.Create();
         var quiet = new Option<bool>("--quiet") { Description = "Print no progress and no per-epoch lines: only notices and the final result" };
         foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained, quiet }) cmd.Add(o);
+        var recipe = new RecipeOptions();
+        recipe.AddTo(cmd, training: true);
         cmd.SetAction(pr =>
         {
             var (model, frames, size) = d.Check(pr);
+            (frames, size) = recipe.ClipShape(pr, cmd, frames, size);
             int seed = pr.GetValue(d.Seed);
             var opts = Defaults with
             {
@@ -130,6 +146,8 @@ internal static class TrainCommands
                 Seed = seed, Workers = pr.GetValue(d.Workers), Device = Device.Parse(pr.GetValue(d.Device)!), OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
                 Resume = ResumeModeOf(pr, resume), Overwrite = pr.GetValue(overwrite), OnNan = ParseNanPolicy(pr.GetValue(onNan)!), MaxBadSamples = pr.GetValue(d.MaxBad), StrictData = pr.GetValue(d.Strict),
             };
+            opts = recipe.ApplyTraining(pr, cmd, opts);
+            recipe.Check(pr, cmd, frames, size, training: true);
             opts.Validate(); // every setting (and the device) before any data is read
             Checks.Range("--train-size", pr.GetValue(trainSize), 1);
             Checks.OutDir(opts.OutDir);
@@ -146,9 +164,11 @@ internal static class TrainCommands
                 string fmt = pr.GetValue(d.Format)!;
                 string? root = NonEmpty(pr.GetValue(d.Root)), classes = NonEmpty(pr.GetValue(d.Classes));
                 var vd = pr.GetValue(d.ValData) ?? throw new ArgumentException("--val-data is required with --data");
-                train = FileDataset(data, fmt, root, classes, Pipeline(frames, size, true));
-                val = FileDataset(vd, fmt, root, classes, Pipeline(frames, size, false), train.ClassNames);
+                var frameFiles = recipe.Frames(pr, cmd);
+                train = FileDataset(data, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, true, data), frames: frameFiles);
+                val = FileDataset(vd, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, false, data), train.ClassNames, frameFiles);
             }
+            if (recipe.RecipeOf(pr) is { } rc) Console.WriteLine(RecipeOptions.Describe(rc, opts, (train as FileVideoDataset)?.Pipeline));
             var spec = new ModelSpec { Preset = model, NumClasses = train.ClassNames.Count, Image = size };
             var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
@@ -158,8 +178,7 @@ internal static class TrainCommands
                 Record = new CheckpointRecord
                 {
                     Model = spec, ClassNames = train.ClassNames, Dataset = data ?? SyntheticMotionDataset.Name, Command = CommandLine(pr),
-                    // Synthetic clips are rendered frame by frame (interval 1); file data is sampled every other frame.
-                    Clip = new ClipGeometry(frames, data == null ? 1 : Interval, size, size),
+                    Clip = RecordedClip(frames, size, val as FileVideoDataset, recipe.RecipeOf(pr)?.Views ?? "1x1"),
                 },
                 Observer = view,
             };
