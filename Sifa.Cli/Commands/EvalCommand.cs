@@ -38,6 +38,9 @@ internal static class EvalCommand
             if (pr.GetValue(maxBad) is int mb) Checks.Range("--max-bad-samples", mb, 0);
             var fmt = pr.GetValue(format)!;
             if (fmt is not ("video" or "rawframes" or "folders")) throw new ArgumentException($"--data-format '{fmt}' is unknown (video, rawframes, folders)");
+            // The recipe options are checked before any file is read (at the flags' or the defaults' clip shape).
+            var (f0, s0) = recipe.ClipShape(pr, cmd, pr.GetValue(ck.Frames) ?? CheckpointOptions.DefaultFrames, pr.GetValue(ck.Size) ?? CheckpointOptions.DefaultSize);
+            recipe.Check(pr, cmd, f0, s0, training: false);
             var dev = DeviceOption.Resolve(pr.GetValue(device)!);
             var list = pr.GetValue(data);
             // A self-describing checkpoint gives the pipeline and the class names; for an old one the dataset is built first,
