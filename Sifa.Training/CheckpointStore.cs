@@ -168,22 +168,28 @@ public sealed partial class CheckpointStore
     }
 
     /// <summary>Saves model, optimizer and trainer state after <paramref name="epoch"/> epochs as one checkpoint (see the
-    /// class summary), then points <see cref="CheckpointFile"/> at its model and removes the superseded checkpoint.</summary>
+    /// class summary), then points <see cref="CheckpointFile"/> at its model and removes the superseded checkpoint. The
+    /// model file also records <c>record</c> (see <see cref="CheckpointRecord"/>; its epoch and metrics are set here);
+    /// without one it records only the stamp, as checkpoints before self-describing ones did.</summary>
     /// <exception cref="OutputWriteException">A write failed (e.g. the disk is full); the previous checkpoint is still committed and intact.</exception>
     /// <exception cref="ArgumentException"><paramref name="epoch"/> is not after the committed checkpoint's.</exception>
-    public void Save(Module model, Optimizer optimizer, int epoch, long scheduleStep, int seed, IEnumerable<EpochMetrics> history)
+    public void Save(Module model, Optimizer optimizer, int epoch, long scheduleStep, int seed, IEnumerable<EpochMetrics> history,
+        CheckpointRecord? record = null)
     {
         // Epochs only move forward, so the directory written here is never the committed one.
         if (epoch <= _committedEpoch) throw new ArgumentException($"cannot save epoch {epoch}: the committed checkpoint is already at epoch {_committedEpoch}");
         string name = CheckpointUnit.Name(epoch), unit = PathOf(name), tmp = PathOf($".{name}.tmp-{Environment.ProcessId}");
         var stamp = CheckpointUnit.Stamp(epoch, scheduleStep, RunId);
         var state = new TrainerState { Format = CheckpointUnit.Format, RunId = RunId, Epoch = epoch, ScheduleStep = scheduleStep, Seed = seed, History = history.ToList() };
+        var modelMeta = new Dictionary<string, string>(stamp);
+        if (record != null)
+            foreach (var (k, v) in (record with { Epoch = epoch, Metrics = state.History.LastOrDefault() }).ToMetadata()) modelMeta.TryAdd(k, v);
         try
         {
             DeleteDirectory(tmp);
             Directory.CreateDirectory(tmp);
             Hit("unit-created", epoch);
-            model.Save(Path.Combine(tmp, ModelFile), stamp); // fsynced by the writer
+            model.Save(Path.Combine(tmp, ModelFile), modelMeta); // fsynced by the writer
             Hit("model-written", epoch);
             var os = optimizer.StateDict();
             foreach (var (k, v) in stamp) os.Values[k] = v;

@@ -33,9 +33,12 @@ public static class Evaluator
     /// <param name="seed">Loader seed.</param>
     /// <param name="strict">Throw the <see cref="SampleLoadException"/> of the first sample that fails to load.</param>
     /// <param name="onBadSample">Called (from a loader thread) once for each sample that fails to load.</param>
+    /// <param name="onBatch">Called after each batch (on the calling thread).</param>
     public static EvalResult Evaluate(VideoModel model, IVideoDataset data, int batchSize, int workers = 1, int seed = 0,
-        bool strict = false, Action<BadSampleInfo>? onBadSample = null)
+        bool strict = false, Action<BadSampleInfo>? onBadSample = null, Action<EvalProgress>? onBatch = null)
     {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        int batches = 0, totalBatches = (data.Count + batchSize - 1) / batchSize;
         bool was = model.IsTraining;
         model.Eval();
         var loader = new VideoDataLoader(data, new DataLoaderOptions
@@ -55,6 +58,7 @@ public static class Evaluator
                 top1 += Metrics.CountTopK(probs, k, batch.Labels, 1);
                 top5 += Metrics.CountTopK(probs, k, batch.Labels, 5);
                 n += batch.Count;
+                onBatch?.Invoke(new EvalProgress(++batches, totalBatches, n, (double)top1 / n, sw.Elapsed));
             }
         }
         model.Train(was);

@@ -116,7 +116,7 @@ public sealed class Trainer
                 TrainBadSamples = tr.BadSamples, ValBadSamples = ev.Skipped, SkippedSteps = tr.SkippedSteps,
             };
             History.Add(m);
-            store?.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History); // metrics follow the commit, never run ahead of it
+            store?.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History, o.Record); // metrics follow the commit, never run ahead of it
             store?.AppendMetrics(m);
             store?.WriteCurves(History);
             dp?.Barrier($"checkpoint of epoch {epoch + 1}"); // nobody runs ahead of a checkpoint that is not complete
@@ -124,9 +124,11 @@ public sealed class Trainer
             if (m.TrainBadSamples > 0) notes.Add($"{m.TrainBadSamples} bad training samples");
             if (m.ValBadSamples > 0) notes.Add($"{m.ValBadSamples} bad validation samples");
             if (m.SkippedSteps > 0) notes.Add($"{m.SkippedSteps} non-finite steps skipped");
-            _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            var summary = string.Create(CultureInfo.InvariantCulture,
                 $"epoch {m.Epoch}/{o.Epochs}: train loss {m.TrainLoss:F4} top1 {m.TrainTop1:F3} | val loss {m.ValLoss:F4} top1 {m.ValTop1:F3} top5 {m.ValTop5:F3} | lr {m.Lr:G3} | {m.Seconds:F1}s")
-                + (notes.Count > 0 ? " | " + string.Join(", ", notes) : ""));
+                + (notes.Count > 0 ? " | " + string.Join(", ", notes) : "");
+            if (o.Observer != null) o.Observer.EpochDone(m, o.Epochs, summary);
+            else _log.WriteLine(summary);
         }
         return History;
     }
@@ -152,8 +154,11 @@ public sealed class Trainer
     {
         if (_val == null) return EvalResult.None;
         var o = Options;
-        var ev = Evaluator.Evaluate(_model, Parallel?.ShardOf(_val) ?? _val, o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize, o.Workers, o.Seed,
-            o.StrictData, b => ReportBadSample("validation", b with { Epoch = epoch }));
+        int batch = o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize;
+        var shard = Parallel?.ShardOf(_val) ?? _val;
+        o.Observer?.EvaluationStarted(epoch + 1, (shard.Count + batch - 1) / batch);
+        var ev = Evaluator.Evaluate(_model, shard, batch, o.Workers, o.Seed,
+            o.StrictData, b => ReportBadSample("validation", b with { Epoch = epoch }), o.Observer != null ? o.Observer.EvaluationProgress : null);
         if (Parallel != null) ev = Parallel.Reduce(ev);
         if (ev.Skipped > o.BadSampleLimit(_val.Count)) throw TooManyBad("validation", epoch, ev.Skipped, _val.Count);
         if (ev.Samples == 0 && _val.Count > 0) throw new DatasetException($"epoch {epoch + 1}: no validation sample could be loaded{FirstBad("validation")}");
@@ -177,12 +182,15 @@ public sealed class Trainer
         long dropped0 = loader.SamplesDropped;
         int globalBad = 0; // data-parallel: the bad samples of all ranks, summed at each step
         int Bad() => dp != null ? globalBad : (int)(loader.SamplesDropped - dropped0);
-        bool progress = o.Progress && !Console.IsErrorRedirected && (dp?.IsRoot ?? true);
+        var observer = o.Progress ? o.Observer : null;
+        observer?.EpochStarted(epoch + 1, o.Epochs, steps);
+        var waited = TimeSpan.Zero;
+        var stepEnded = sw.Elapsed; // the time between one step's end and the next batch's arrival is data wait
         var accum = o.Accumulate > 1 ? new GradAccumulator(opt.Parameters) : null;
-        try
-        {
+        { // the epoch's steps (a block, so that the loop keeps its place in the file)
             foreach (var batch in loader.GetEpochBatches(epoch, cancellationToken))
             {
+                waited += sw.Elapsed - stepEnded;
                 if (batch == null && dp == null) continue; // ranks stay in step over a shard with no sample
                 step++;
                 if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
@@ -240,8 +248,8 @@ public sealed class Trainer
                         if (o.OnNan == NanPolicy.Stop) throw new NonFiniteException(what + " (--on-nan skip-step skips such steps)");
                         opt.ZeroGrad();
                         skipped++;
-                        ClearProgress(progress);
                         _log.WriteLine(what + "; step skipped");
+                        stepEnded = sw.Elapsed;
                         continue;
                     }
                     if (stepTaken) opt.Step();
@@ -250,16 +258,11 @@ public sealed class Trainer
                 }
                 if (stepTaken) sched.Step();
                 if (stepTaken || float.IsFinite(lv)) meter.Add(lv, correct, count); // a held batch's NaN is reported when its group steps
-                if (progress)
-                {
-                    double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
-                    double eta = (steps - step) * (sw.Elapsed.TotalSeconds / step);
-                    Console.Error.Write($"\repoch {epoch + 1}/{o.Epochs} step {step}/{steps} loss {lv:F4} {rate:F1} clips/s ETA {eta:F0}s   ");
-                }
+                observer?.StepDone(new StepProgress(epoch + 1, o.Epochs, step, steps, meter.MeanLoss, meter.Top1, meter.Samples, sw.Elapsed, waited));
+                stepEnded = sw.Elapsed;
             }
             if (accum is { Batches: > 0 } && FlushAccumulated(opt, accum, o.ClipGradNorm)) sched.Step(); // the epoch's last batches failed to load
         }
-        finally { ClearProgress(progress); }
         if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
         if (meter.Samples == 0)
         {
@@ -284,16 +287,10 @@ public sealed class Trainer
         }
     }
 
-    private static void ClearProgress(bool progress)
-    {
-        if (progress) Console.Error.Write("\r" + new string(' ', 79) + "\r");
-    }
-
     private static TrainingOutput TrainingOutputOf(Variable logits, int[] labels, float smoothing) =>
         new(Ops.CrossEntropy(logits, labels, smoothing), logits);
 
     // Only after a step went non-finite: reads the gradients (and weights) back to name the first bad one.
-
     private string DescribeNonFinite(Optimizer opt, int epoch, int step, float loss, double norm)
     {
         var names = new Dictionary<Sifa.Autograd.Variable, string>(ReferenceEqualityComparer.Instance);

@@ -97,7 +97,7 @@ public sealed record TrainerOptions
     /// <summary>Validation batch size (0 uses <see cref="BatchSize"/>).</summary>
     public int EvalBatchSize { get; init; }
 
-    /// <summary>Show a per-step progress line on stderr.</summary>
+    /// <summary>Report every training step to <see cref="Observer"/> (epochs and evaluation are reported regardless).</summary>
     public bool Progress { get; init; } = true;
 
     /// <summary>What to do at a step whose loss or gradients are not finite.</summary>
@@ -109,6 +109,13 @@ public sealed record TrainerOptions
 
     /// <summary>Stop at the first sample that fails to load.</summary>
     public bool StrictData { get; init; }
+
+    /// <summary>What each saved model file records about itself (model spec, classes, clip geometry, ...; the epoch
+    /// and metrics are filled in at each save); null writes only the epoch/step/run stamp.</summary>
+    public CheckpointRecord? Record { get; init; }
+
+    /// <summary>Receives progress (steps, epochs, evaluation) as it happens; null reports nothing.</summary>
+    public ITrainingObserver? Observer { get; init; }
 
     /// <summary>The number of failed samples allowed in an epoch of <paramref name="samples"/> samples.</summary>
     public int BadSampleLimit(int samples) => MaxBadSamples ?? samples / 100;

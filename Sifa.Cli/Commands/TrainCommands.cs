@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Sifa.Cli.Progress;
 using Sifa.Data;
 using Sifa.Distributed;
 using Sifa.Models;
@@ -9,16 +10,18 @@ using Sifa.Training;
 
 namespace Sifa.Cli.Commands;
 
-/// <summary>The <c>train</c>, <c>eval</c> and <c>predict</c> commands.</summary>
+/// <summary>The <c>train</c> command, and the data helpers <c>eval</c> and <c>predict</c> share with it.</summary>
 internal static class TrainCommands
 {
     /// <summary>Creates the commands.</summary>
-    /// <returns>train, eval, predict.</returns>
+    /// <returns>train, eval, predict, info, explain.</returns>
     public static IEnumerable<Command> Create()
     {
         yield return TrainCommand();
-        yield return EvalCommand();
-        yield return PredictCommand();
+        yield return EvalCommand.Create();
+        yield return PredictCommand.Create();
+        yield return InfoCommand.Create();
+        yield return ExplainCommand.Create();
     }
 
     private static readonly TrainerOptions Defaults = TrainerOptions.Defaults;
@@ -60,19 +63,31 @@ internal static class TrainCommands
         }
     }
 
+    /// <summary>The frame interval of file data (dense sampling, every other frame).</summary>
+    internal const int Interval = 2;
+
     private static ClipPipeline Pipeline(int frames, int size, bool training, int clips = 1, int crops = 1) =>
-        new(new DenseSampler(frames, 2, clips), training, new ClipTransformOptions
+        new(new DenseSampler(frames, Interval, clips), training, new ClipTransformOptions
         {
             ShortSideMin = size, ShortSideMax = size * 5 / 4, CropSize = size, TestShortSide = size, TestCropSize = size,
             TestCrop = crops == 3 ? TestCropMode.ThreeCrop : TestCropMode.Center, HorizontalFlip = false,
         });
 
     // The pipeline of the recipe options (sampling, augmentation, flips, recipe sizes).
-    private static ClipPipeline Pipeline(RecipeOptions r, ParseResult pr, Command cmd, int frames, int size, bool training, string? data, int clips = 1, int crops = 1) =>
+    // What eval and predict need to cut clips as validation did: synthetic clips are rendered frame by frame
+    // (interval 1); file data as the validation pipeline sampled and resized it; the recipe's test views.
+    private static ClipGeometry RecordedClip(int frames, int size, FileVideoDataset? val, string views)
+    {
+        var (clips, crops) = ParseViews(views);
+        int interval = val?.Pipeline.Sampler is DenseSampler d ? d.FrameInterval : 1;
+        return new ClipGeometry(frames, interval, size, val?.Pipeline.Transform.TestShortSide ?? size, clips, crops);
+    }
+
+    internal static ClipPipeline Pipeline(RecipeOptions r, ParseResult pr, Command cmd, int frames, int size, bool training, string? data, int clips = 1, int crops = 1) =>
         new(r.Sampler(pr, cmd, frames, clips), training, r.Transform(pr, cmd, size, training, crops, data));
 
     // `names`: the training data's classes, which a validation list's labels must fit (checked per line when read).
-    private static IVideoDataset FileDataset(string path, string format, string? root, string? classes, ClipPipeline p,
+    internal static IVideoDataset FileDataset(string path, string format, string? root, string? classes, ClipPipeline p,
         IReadOnlyList<string>? names = null, (string Template, int Start)? frames = null) => format switch
     {
         "video" => new VideoListDataset(path, root, p, classes, names),
@@ -81,10 +96,10 @@ internal static class TrainCommands
         _ => throw new ArgumentException($"--data-format '{format}' is unknown (video, rawframes, folders)"),
     };
 
-    private static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+    internal static string? NonEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 
     // Each bad file once, on stdout with the run's other lines; the count and limit are the trainer's / evaluator's.
-    private static Action<BadSampleInfo> BadSampleLogger()
+    internal static Action<BadSampleInfo> BadSampleLogger()
     {
         var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
         return b =>
@@ -116,7 +131,8 @@ internal static class TrainCommands
         var clip = new Option<double>("--clip-grad") { DefaultValueFactory = _ => Defaults.ClipGradNorm, Description = "Global gradient-norm clip (0: off)" };
         var onNan = new Option<string>("--on-nan") { DefaultValueFactory = _ => "stop", Description = "At a step with a non-finite loss or gradient: stop (exit 1, last checkpoint kept) | skip-step" };
         var pretrained = PretrainedOption.Create();
-        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained }) cmd.Add(o);
+        var quiet = new Option<bool>("--quiet") { Description = "Print no progress and no per-epoch lines: only notices and the final result" };
+        foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained, quiet }) cmd.Add(o);
         var recipe = new RecipeOptions();
         recipe.AddTo(cmd, training: true);
         var dist = new DistributedOptions();
@@ -158,20 +174,39 @@ internal static class TrainCommands
                 val = FileDataset(vd, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, false, data), train.ClassNames, frameFiles);
             }
             if (recipe.RecipeOf(pr) is { } rc) console.WriteLine(RecipeOptions.Describe(rc, opts, (train as FileVideoDataset)?.Pipeline));
+            var spec = new ModelSpec { Preset = model, NumClasses = train.ClassNames.Count, Image = size };
             var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
+            bool quietRun = pr.GetValue(quiet), worker = dp is { IsRoot: false };
+            var view = ProgressView.Create(quietRun || worker); // rank 0 alone shows progress
+            opts = opts with
+            {
+                Record = new CheckpointRecord
+                {
+                    Model = spec, ClassNames = train.ClassNames, Dataset = data ?? SyntheticMotionDataset.Name, Command = CommandLine(pr),
+                    Clip = RecordedClip(frames, size, val as FileVideoDataset, recipe.RecipeOf(pr)?.Views ?? "1x1"),
+                },
+                Observer = view,
+            };
             if (dp != null) console.WriteLine($"data-parallel over {dp.Size} ranks ({dp.Collective.Name}): global batch {opts.BatchSize}, about {opts.BatchSize / dp.Size} per rank, batch norm {(dp.SyncBatchNorm ? "synchronised" : "per rank")}");
-            console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
+            if (!quietRun)
+                console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var hist = new Trainer(net, train, val, opts, console) { Parallel = dp }.Run(); // a failed checkpoint write (OutputWriteException: IOException) exits 1
+            var trainer = new Trainer(net, train, val, opts, worker ? console : view.Log) { Parallel = dp };
+            var hist = view.Run(() => trainer.Run()); // a failed checkpoint write (OutputWriteException: IOException) exits 1
             dp?.Collective.Dispose(); // MPI_Finalize on success only: after a failure mpirun ends the other ranks
-            if (dp is { IsRoot: false }) return 0; // (its history lacks the epochs before a resume)
+            if (worker) return 0; // (its history lacks the epochs before a resume)
+            view.Summary(hist);
             var last = hist[^1];
             console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
             return 0;
         });
         return cmd;
     }
+
+    /// <summary>The command line as typed (after <c>sifa</c>), for the checkpoint's record.</summary>
+    internal static string CommandLine(ParseResult pr) =>
+        "sifa " + string.Join(' ', pr.Tokens.Select(t => t.Value.Length == 0 || t.Value.Any(char.IsWhiteSpace) || t.Value.Contains('\'') ? $"'{t.Value.Replace("'", "'\\''")}'" : t.Value));
 
     private static ResumeMode ResumeModeOf(ParseResult pr, Option<string?> resume)
     {
@@ -189,98 +224,14 @@ internal static class TrainCommands
         _ => throw new ArgumentException($"--on-nan '{s}': expected stop or skip-step"),
     };
 
-    private static Option<int> BatchOption() =>
+    internal static Option<int> BatchOption() =>
         new("--batch") { DefaultValueFactory = _ => Defaults.BatchSize, Description = "Batch size" };
 
-    private static (int Clips, int Crops) ParseViews(string s)
+    internal static (int Clips, int Crops) ParseViews(string s)
     {
         var p = s.ToLowerInvariant().Split('x', '×');
         if (p.Length != 2 || !int.TryParse(p[0], out int a) || !int.TryParse(p[1], out int b) || a < 1 || b is not (1 or 3))
             throw new ArgumentException($"--views '{s}': expected CLIPSxCROPS with crops 1 or 3, e.g. 1x1 or 10x3");
         return (a, b);
-    }
-
-    private static Command EvalCommand()
-    {
-        var cmd = new Command("eval", "Evaluate a checkpoint (multi-view: clips x crops, averaged softmax); prints top-1/top-5.");
-        var d = new DataOpts();
-        d.AddTo(cmd);
-        var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights: a Sifa .safetensors checkpoint or a PyTorch .pth" };
-        var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS (file data)" };
-        var batch = BatchOption();
-        cmd.Add(ckpt); cmd.Add(views); cmd.Add(batch);
-        var recipe = new RecipeOptions();
-        recipe.AddTo(cmd, training: false);
-        cmd.SetAction(pr =>
-        {
-            var (model, frames, size) = d.Check(pr);
-            (frames, size) = recipe.ClipShape(pr, cmd, frames, size);
-            recipe.Check(pr, cmd, frames, size, training: false);
-            int seed = pr.GetValue(d.Seed), bs = Checks.Range("--batch", pr.GetValue(batch), 1);
-            var device = DeviceOption.Resolve(pr.GetValue(d.Device)!);
-            var (clips, crops) = ParseViews(recipe.Views(pr, cmd, pr.GetValue(views)!));
-            var data = pr.GetValue(d.Data);
-            IVideoDataset ds = data == null
-                ? new SyntheticMotionDataset(new SyntheticMotionOptions { Frames = frames, Size = size, ValidationCount = pr.GetValue(d.ValSize), Seed = seed }, DatasetSplit.Validation)
-                : FileDataset(data, pr.GetValue(d.Format)!, NonEmpty(pr.GetValue(d.Root)), NonEmpty(pr.GetValue(d.Classes)),
-                    Pipeline(recipe, pr, cmd, frames, size, false, data, clips, crops), frames: recipe.Frames(pr, cmd));
-            var net = Checks.BuildModel(model, ds.ClassNames.Count, frames, size);
-            LoadWeights(net, pr.GetValue(ckpt)!);
-            net.To(device);
-            var r = Evaluator.Evaluate(net, ds, bs, pr.GetValue(d.Workers), seed, pr.GetValue(d.Strict), BadSampleLogger());
-            int limit = pr.GetValue(d.MaxBad) ?? ds.Count / 100;
-            if (r.Skipped > limit)
-                throw new DatasetException($"{r.Skipped} of {ds.Count} samples failed to load, more than the {limit} allowed (--max-bad-samples; default 1%)");
-            if (r.Samples == 0) throw new DatasetException($"no sample of {data ?? SyntheticMotionDataset.Name} could be loaded");
-            var skipped = r.Skipped > 0 ? $" ({r.Skipped} skipped: could not be loaded)" : "";
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Samples} samples{skipped}: top1 {r.Top1:F4} top5 {r.Top5:F4} loss {r.Loss:F4}"));
-            return 0;
-        });
-        return cmd;
-    }
-
-    private static Command PredictCommand()
-    {
-        var cmd = new Command("predict", "Top-5 classes of one video.");
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => "sifa-tiny", Description = "Model preset" };
-        var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights: a Sifa .safetensors checkpoint or a PyTorch .pth" };
-        var classes = new Option<string>("--classes") { Required = true, Description = "Class names file (one per line)" };
-        var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip" };
-        var size = new Option<int>("--size") { DefaultValueFactory = _ => 32, Description = "Frame side" };
-        var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS" };
-        var device = DeviceOption.Create();
-        var video = new Argument<string>("video") { Description = "Video file" };
-        foreach (var o in new Option[] { model, ckpt, classes, frames, size, views, device }) cmd.Add(o);
-        cmd.Add(video);
-        cmd.SetAction(pr =>
-        {
-            var name = Checks.Model(pr.GetValue(model)!);
-            int s = pr.GetValue(size), t = pr.GetValue(frames);
-            Checks.Clip(t, s);
-            var (nc, ncrop) = ParseViews(pr.GetValue(views)!);
-            var dev = DeviceOption.Resolve(pr.GetValue(device)!);
-            var names = AnnotationFiles.ReadClassNames(pr.GetValue(classes)!);
-            var net = Checks.BuildModel(name, names.Count, t, s);
-            LoadWeights(net, pr.GetValue(ckpt)!);
-            net.To(dev).Eval();
-            var pipe = Pipeline(t, s, false, nc, ncrop);
-            var sample = pipe.Run(new VideoFileSource(pr.GetValue(video)!), 0, new Random(0));
-            var clips = Tensor.FromArray(sample.Data, sample.Views, sample.Frames, 3, sample.Height, sample.Width);
-            var probs = Evaluator.AveragedProbabilities(net, clips, sample.Views);
-            if (!probs.All(float.IsFinite)) throw new NonFiniteException($"{pr.GetValue(video)}: the model's probabilities are not finite");
-            foreach (var i in Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).Take(5))
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{probs[i]:F4}  {names[i]}"));
-            return 0;
-        });
-        return cmd;
-    }
-
-    // Sifa checkpoints load strictly; PyTorch .pth files go through the importer (derived buffers recomputed, SPEC section 6).
-    // Weights with a NaN or infinity are refused: they would score NaN, which means nothing.
-    private static void LoadWeights(Sifa.Nn.Module net, string path)
-    {
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) net.Load(path);
-        else PretrainedOption.Apply(net, path);
-        Evaluator.EnsureFiniteWeights(net, path);
     }
 }

@@ -55,6 +55,9 @@ public sealed class SifaBlock : Module
     /// <summary>The block's options.</summary>
     public SifaOptions Options { get; }
 
+    /// <summary>When set, each forward records its input, offsets, weights and offset source there (<c>sifa explain</c>).</summary>
+    public SifaCapture? Capture { get; set; }
+
     /// <summary>Y = SIFA(x, offsets(x)) on frames (N·T, C, H, W).</summary>
     /// <param name="x">Frame features.</param>
     /// <param name="frames">Frames per clip T.</param>
@@ -63,12 +66,13 @@ public sealed class SifaBlock : Module
     {
         int nt = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3], k = Options.K;
         Variable offsets;
+        Variable? src = null;
         if (_offsetConv == null)
             offsets = new Variable(Tensor.Zeros(new[] { nt, 2 * k * k, h, w }, x.Data.Device));
         else
         {
             var next = NextFrames(x, frames);
-            var src = Options.Offsets switch
+            src = Options.Offsets switch
             {
                 OffsetSource.Msm => Ops.Sigmoid(next - x) * next,
                 OffsetSource.Difference => next - x,
@@ -77,7 +81,8 @@ public sealed class SifaBlock : Module
             };
             offsets = _offsetConv.Forward(src);
         }
-        return SifaOps.Sifa(x, offsets, frames, k, Options.Dilation, Options.Groups, Options.LastFrame, Options.Normalize);
+        var y = SifaOps.Sifa(x, offsets, frames, k, Options.Dilation, Options.Groups, Options.LastFrame, Options.Normalize);
+        return Capture?.Record(x, offsets, src, y, frames, Options) ?? y;
     }
 
     /// <summary>x_next(t) for every frame: frame t+1, and the last frame of each clip itself.</summary>
