@@ -163,59 +163,16 @@ public sealed class SegmentSampler : FrameSampler
 }
 
 /// <summary>
-/// Dense clips: <see cref="ClipLength"/> frames <see cref="FrameInterval"/> apart, from a random start in
-/// training; at test time <see cref="TestClips"/> clips evenly spaced over the video.
+/// A clip of <see cref="ClipLength"/> frames <see cref="FrameInterval"/> apart, one per sample in training and
+/// <see cref="TestClips"/> at test time; the subclasses differ only in where the clips start.
 /// </summary>
-public sealed class DenseSampler : FrameSampler
+public abstract class StridedClipSampler : FrameSampler
 {
-    /// <summary>Creates the sampler.</summary>
+    /// <summary>Checks and keeps the clip geometry.</summary>
     /// <param name="clipLength">Frames per clip.</param>
     /// <param name="frameInterval">Step between frames.</param>
-    /// <param name="testClips">Uniform clips per video at test time.</param>
-    public DenseSampler(int clipLength, int frameInterval = 1, int testClips = 1)
-    {
-        if (clipLength <= 0) throw new ArgumentOutOfRangeException(nameof(clipLength), clipLength, "must be positive");
-        if (frameInterval <= 0) throw new ArgumentOutOfRangeException(nameof(frameInterval), frameInterval, "must be positive");
-        if (testClips <= 0) throw new ArgumentOutOfRangeException(nameof(testClips), testClips, "must be positive");
-        ClipLength = clipLength;
-        FrameInterval = frameInterval;
-        TestClips = testClips;
-    }
-
-    /// <summary>Frames per clip.</summary>
-    public int ClipLength { get; }
-
-    /// <summary>Step between frames.</summary>
-    public int FrameInterval { get; }
-
-    /// <summary>Uniform clips per video at test time.</summary>
-    public int TestClips { get; }
-
-    /// <inheritdoc />
-    public override int FramesPerClip => ClipLength;
-
-    /// <inheritdoc />
-    public override int ClipsPerSample(bool training) => training ? 1 : TestClips;
-
-    /// <inheritdoc />
-    public override int[] Sample(int numFrames, bool training, Random rng) =>
-        training ? FrameSampling.Dense(numFrames, ClipLength, FrameInterval, rng) : FrameSampling.Uniform(numFrames, ClipLength, FrameInterval, TestClips);
-}
-
-/// <summary>
-/// The official SIFA sampling (<c>dataset/video_dataset.py</c>, one segment): <see cref="ClipLength"/> frames
-/// <see cref="FrameInterval"/> apart (1: consecutive frames). Training: the clip starts at a uniformly random frame of
-/// <c>[0, frames − span]</c>. Testing: clip <c>i</c> of <see cref="TestClips"/> starts at <c>⌊(frames − span)·i/clips⌋</c>
-/// (the first clip at the video's start, unlike <see cref="DenseSampler"/>'s centred clips). A video shorter than the span
-/// starts at 0 and loops (the official code refuses it).
-/// </summary>
-public sealed class ConsecutiveSampler : FrameSampler
-{
-    /// <summary>Creates the sampler.</summary>
-    /// <param name="clipLength">Frames per clip.</param>
-    /// <param name="frameInterval">Step between frames (the official <c>num_steps</c>; 1: consecutive).</param>
     /// <param name="testClips">Clips per video at test time.</param>
-    public ConsecutiveSampler(int clipLength, int frameInterval = 1, int testClips = 1)
+    protected StridedClipSampler(int clipLength, int frameInterval, int testClips)
     {
         if (clipLength <= 0) throw new ArgumentOutOfRangeException(nameof(clipLength), clipLength, "must be positive");
         if (frameInterval <= 0) throw new ArgumentOutOfRangeException(nameof(frameInterval), frameInterval, "must be positive");
@@ -239,6 +196,41 @@ public sealed class ConsecutiveSampler : FrameSampler
 
     /// <inheritdoc />
     public override int ClipsPerSample(bool training) => training ? 1 : TestClips;
+}
+
+/// <summary>
+/// Dense clips: <see cref="ClipLength"/> frames <see cref="FrameInterval"/> apart, from a random start in
+/// training; at test time <see cref="TestClips"/> clips evenly spaced over the video.
+/// </summary>
+public sealed class DenseSampler : StridedClipSampler
+{
+    /// <summary>Creates the sampler.</summary>
+    /// <param name="clipLength">Frames per clip.</param>
+    /// <param name="frameInterval">Step between frames.</param>
+    /// <param name="testClips">Uniform clips per video at test time.</param>
+    public DenseSampler(int clipLength, int frameInterval = 1, int testClips = 1)
+        : base(clipLength, frameInterval, testClips) { }
+
+    /// <inheritdoc />
+    public override int[] Sample(int numFrames, bool training, Random rng) =>
+        training ? FrameSampling.Dense(numFrames, ClipLength, FrameInterval, rng) : FrameSampling.Uniform(numFrames, ClipLength, FrameInterval, TestClips);
+}
+
+/// <summary>
+/// The official SIFA sampling (<c>dataset/video_dataset.py</c>, one segment): <see cref="ClipLength"/> frames
+/// <see cref="FrameInterval"/> apart (1: consecutive frames). Training: the clip starts at a uniformly random frame of
+/// <c>[0, frames − span]</c>. Testing: clip <c>i</c> of <see cref="TestClips"/> starts at <c>⌊(frames − span)·i/clips⌋</c>
+/// (the first clip at the video's start, unlike <see cref="DenseSampler"/>'s centred clips). A video shorter than the span
+/// starts at 0 and loops (the official code refuses it).
+/// </summary>
+public sealed class ConsecutiveSampler : StridedClipSampler
+{
+    /// <summary>Creates the sampler.</summary>
+    /// <param name="clipLength">Frames per clip.</param>
+    /// <param name="frameInterval">Step between frames (the official <c>num_steps</c>; 1: consecutive).</param>
+    /// <param name="testClips">Clips per video at test time.</param>
+    public ConsecutiveSampler(int clipLength, int frameInterval = 1, int testClips = 1)
+        : base(clipLength, frameInterval, testClips) { }
 
     /// <inheritdoc />
     public override int[] Sample(int numFrames, bool training, Random rng)
