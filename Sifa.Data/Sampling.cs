@@ -199,8 +199,8 @@ public abstract class StridedClipSampler : FrameSampler
 }
 
 /// <summary>
-/// Dense clips: <see cref="ClipLength"/> frames <see cref="FrameInterval"/> apart, from a random start in
-/// training; at test time <see cref="TestClips"/> clips evenly spaced over the video.
+/// Dense clips: <see cref="StridedClipSampler.ClipLength"/> frames <see cref="StridedClipSampler.FrameInterval"/> apart, from a random start in
+/// training; at test time <see cref="StridedClipSampler.TestClips"/> clips evenly spaced over the video.
 /// </summary>
 public sealed class DenseSampler : StridedClipSampler
 {
@@ -217,9 +217,9 @@ public sealed class DenseSampler : StridedClipSampler
 }
 
 /// <summary>
-/// The official SIFA sampling (<c>dataset/video_dataset.py</c>, one segment): <see cref="ClipLength"/> frames
-/// <see cref="FrameInterval"/> apart (1: consecutive frames). Training: the clip starts at a uniformly random frame of
-/// <c>[0, frames − span]</c>. Testing: clip <c>i</c> of <see cref="TestClips"/> starts at <c>⌊(frames − span)·i/clips⌋</c>
+/// The official SIFA sampling (<c>dataset/video_dataset.py</c>, one segment): <see cref="StridedClipSampler.ClipLength"/> frames
+/// <see cref="StridedClipSampler.FrameInterval"/> apart (1: consecutive frames). Training: the clip starts at a uniformly random frame of
+/// <c>[0, frames − span]</c>. Testing: clip <c>i</c> of <see cref="StridedClipSampler.TestClips"/> starts at <c>⌊(frames − span)·i/clips⌋</c>
 /// (the first clip at the video's start, unlike <see cref="DenseSampler"/>'s centred clips). A video shorter than the span
 /// starts at 0 and loops (the official code refuses it).
 /// </summary>
