@@ -35,21 +35,23 @@ internal static class TrainCommands
         public Option<int> Seed = new("--seed") { DefaultValueFactory = _ => Defaults.Seed, Description = "Random seed" };
         public Option<int> Workers = new("--workers") { DefaultValueFactory = _ => Defaults.Workers, Description = "Data-loading workers" };
         public Option<string> Device = DeviceOption.Create();
-        public Option<string> Model = new("--model") { DefaultValueFactory = _ => "sifa-tiny", Description = "Model preset" };
+        public ModelOptions Models = new("sifa-tiny");
         public Option<int?> MaxBad = new("--max-bad-samples") { Description = "Samples per epoch that may fail to load before the run stops (default 1% of the epoch)" };
         public Option<bool> Strict = new("--strict-data") { Description = "Stop at the first sample that fails to load" };
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Model, Data, Format, Root, ValData, Classes, Frames, Size, ValSize, Seed, Workers, Device, MaxBad, Strict }) c.Add(o);
+            Models.AddTo(c);
+            foreach (var o in new Option[] { Data, Format, Root, ValData, Classes, Frames, Size, ValSize, Seed, Workers, Device, MaxBad, Strict }) c.Add(o);
         }
 
-        /// <summary>Checks the values every data command shares; returns (model, frames, size).</summary>
+        /// <summary>Checks the values every data command shares; returns (model label, frames, size).</summary>
         public (string Model, int Frames, int Size) Check(ParseResult pr)
         {
-            var model = Checks.Model(pr.GetValue(Model)!);
             int frames = pr.GetValue(Frames), size = pr.GetValue(Size);
             Checks.Clip(frames, size);
+            Models.Spec(pr, 1, size); // the model options, before any data is read (the class count comes from the data)
+            var model = Models.Label(pr);
             Checks.Range("--val-size", pr.GetValue(ValSize), 1);
             Checks.Range("--workers", pr.GetValue(Workers), 0, 256);
             if (pr.GetValue(MaxBad) is int mb) Checks.Range("--max-bad-samples", mb, 0);
@@ -114,6 +116,7 @@ internal static class TrainCommands
         foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained }) cmd.Add(o);
         cmd.SetAction(pr =>
         {
+            if (d.Models.ListRequested(pr)) return 0;
             var (model, frames, size) = d.Check(pr);
             int seed = pr.GetValue(d.Seed);
             var opts = Defaults with
@@ -142,7 +145,7 @@ internal static class TrainCommands
                 train = FileDataset(data, fmt, root, classes, Pipeline(frames, size, true));
                 val = FileDataset(vd, fmt, root, classes, Pipeline(frames, size, false), train.ClassNames);
             }
-            var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
+            var net = Checks.BuildModel(d.Models.Spec(pr, train.ClassNames.Count, size), model, frames, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
             Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -192,6 +195,7 @@ internal static class TrainCommands
         cmd.Add(ckpt); cmd.Add(views); cmd.Add(batch);
         cmd.SetAction(pr =>
         {
+            if (d.Models.ListRequested(pr)) return 0;
             var (model, frames, size) = d.Check(pr);
             int seed = pr.GetValue(d.Seed), bs = Checks.Range("--batch", pr.GetValue(batch), 1);
             var device = DeviceOption.Resolve(pr.GetValue(d.Device)!);
@@ -200,7 +204,7 @@ internal static class TrainCommands
             IVideoDataset ds = data == null
                 ? new SyntheticMotionDataset(new SyntheticMotionOptions { Frames = frames, Size = size, ValidationCount = pr.GetValue(d.ValSize), Seed = seed }, DatasetSplit.Validation)
                 : FileDataset(data, pr.GetValue(d.Format)!, NonEmpty(pr.GetValue(d.Root)), NonEmpty(pr.GetValue(d.Classes)), Pipeline(frames, size, false, clips, crops));
-            var net = Checks.BuildModel(model, ds.ClassNames.Count, frames, size);
+            var net = Checks.BuildModel(d.Models.Spec(pr, ds.ClassNames.Count, size), model, frames);
             LoadWeights(net, pr.GetValue(ckpt)!);
             net.To(device);
             var r = Evaluator.Evaluate(net, ds, bs, pr.GetValue(d.Workers), seed, pr.GetValue(d.Strict), BadSampleLogger());
@@ -218,7 +222,7 @@ internal static class TrainCommands
     private static Command PredictCommand()
     {
         var cmd = new Command("predict", "Top-5 classes of one video.");
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => "sifa-tiny", Description = "Model preset" };
+        var model = new ModelOptions("sifa-tiny");
         var ckpt = new Option<string>("--checkpoint") { Required = true, Description = "Model weights: a Sifa .safetensors checkpoint or a PyTorch .pth" };
         var classes = new Option<string>("--classes") { Required = true, Description = "Class names file (one per line)" };
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip" };
@@ -226,17 +230,19 @@ internal static class TrainCommands
         var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS" };
         var device = DeviceOption.Create();
         var video = new Argument<string>("video") { Description = "Video file" };
-        foreach (var o in new Option[] { model, ckpt, classes, frames, size, views, device }) cmd.Add(o);
+        model.AddTo(cmd);
+        foreach (var o in new Option[] { ckpt, classes, frames, size, views, device }) cmd.Add(o);
         cmd.Add(video);
         cmd.SetAction(pr =>
         {
-            var name = Checks.Model(pr.GetValue(model)!);
+            if (model.ListRequested(pr)) return 0;
             int s = pr.GetValue(size), t = pr.GetValue(frames);
             Checks.Clip(t, s);
+            model.Spec(pr, 1, s);
             var (nc, ncrop) = ParseViews(pr.GetValue(views)!);
             var dev = DeviceOption.Resolve(pr.GetValue(device)!);
             var names = AnnotationFiles.ReadClassNames(pr.GetValue(classes)!);
-            var net = Checks.BuildModel(name, names.Count, t, s);
+            var net = Checks.BuildModel(model.Spec(pr, names.Count, s), model.Label(pr), t);
             LoadWeights(net, pr.GetValue(ckpt)!);
             net.To(dev).Eval();
             var pipe = Pipeline(t, s, false, nc, ncrop);
