@@ -75,7 +75,7 @@ public static class Presets
             return basis with { Preset = name, StemStride = basis.StemStride ?? (resnet50 ? 4 : 1), SifaStages = chosen };
         }
         if (swin && sifa.Block != TemporalBlock.Sifa)
-            throw new ArgumentException($"temporal block {ModelSpec.Kebab(sifa.Block)} is for the ResNet presets; {basis.Preset} takes SIFA blocks only");
+            throw new ArgumentException($"temporal_block (--temporal-block) {ModelSpec.Kebab(sifa.Block)} is for the ResNet presets; {basis.Preset} takes SIFA blocks only");
         bool hasSifa = sifa.Block == TemporalBlock.Sifa, hasGrid = sifa.Block is TemporalBlock.Sifa or TemporalBlock.Correlation;
         return basis with
         {
