@@ -40,7 +40,7 @@ public sealed class Bottleneck : Module
                 new BatchNorm2d(planes * Expansion)));
     }
 
-    /// <summary>relu(bn3(conv3(sifa(relu(bn2(conv2(relu(bn1(conv1(x))))))))) + shortcut).</summary>
+    /// <summary>relu(bn3(conv3(sifa(relu(bn2(conv2(relu(bn1(conv1(x))))))))) + shortcut); a temporal shift acts on conv1's input instead.</summary>
     /// <param name="x">Frames (N·T, C, H, W).</param>
     /// <param name="frames">Frames per clip (for SIFA).</param>
     /// <returns>The block output.</returns>

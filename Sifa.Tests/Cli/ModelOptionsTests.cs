@@ -167,6 +167,27 @@ public class ModelOptionsCliTests
     }
 
     [Fact]
+    public void TrainAndEvalTakeTheSameModelFlags()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"sifa-model-options-{Environment.ProcessId}");
+        var config = Path.Combine(dir, "sifa-c-k5.json");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(config, "{\"preset\": \"sifa-tiny\", \"sifa_variant\": \"sifa-c\", \"sifa_k\": 5}");
+        string[] data = ["--frames", "4", "--size", "16", "--val-size", "8", "--workers", "0"];
+        var (code, _, err) = Run(["train", "--model", config, "--sifa-stages", "4", "--train-size", "16", "--batch", "8", "--epochs", "1", "--out", dir, "--overwrite", .. data]);
+        Assert.True(code == 0, err);
+        var ckpt = Path.Combine(dir, "checkpoint.safetensors");
+        var (ok, output, err2) = Run(["eval", "--model", config, "--sifa-stages", "4", "--checkpoint", ckpt, .. data]);
+        Assert.True(ok == 0, err2);
+        Assert.Contains("top1", output);
+        // Without the override the network has correlation blocks in three stages, which the checkpoint lacks.
+        var (bad, _, err3) = Run(["eval", "--model", config, "--checkpoint", ckpt, .. data]);
+        Assert.Equal(1, bad);
+        Assert.Contains("corr.proj.weight", err3);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public void ABadModelValueIsOneLineAndExitTwo()
     {
         var (code, _, err) = Run("train", "--sifa-k", "6", "--epochs", "1");
