@@ -52,6 +52,9 @@ public sealed record ClipTransformOptions
     /// <summary>Channel standard deviations (RGB, on [0, 1]).</summary>
     public IReadOnlyList<float> Std { get; init; } = ImageOps.ImageNetStd;
 
+    /// <summary>Training augmentations beyond crop and flip (RandomResizedCrop, colour jitter, RandAugment, …; none by default).</summary>
+    public ClipAugmentOptions Augment { get; init; } = ClipAugmentOptions.None;
+
     /// <summary>
     /// Let ffmpeg scale frames to the chosen short side while decoding (less data through the pipe);
     /// otherwise frames come at native size and are resized bilinearly in C#.
@@ -68,6 +71,7 @@ public sealed record ClipTransformOptions
         if (TestShortSide < TestCropSize) throw new ArgumentException($"TestShortSide ({TestShortSide}) must be at least TestCropSize ({TestCropSize})");
         if (FlipProbability is < 0 or > 1) throw new ArgumentException("FlipProbability must be in [0, 1]");
         if (Mean.Count != 3 || Std.Count != 3 || Std.Any(s => !(s > 0))) throw new ArgumentException("Mean and Std need three values, Std positive");
+        Augment.Validate();
     }
 }
 
@@ -136,6 +140,8 @@ public sealed class ClipPipeline
         var indices = Sampler.Sample(info.FrameCount, Training, rng);
         if (indices.Length != clips * T) throw new InvalidOperationException($"sampler returned {indices.Length} indices, expected {clips * T}");
 
+        if (Training && Transform.Augment.IsActive) return RunAugmented(source, info, indices, label, rng, cancellationToken);
+
         // Spatial parameters (drawn in a fixed order so that a seed fixes the sample).
         int shortSide = Training ? rng.Next(Transform.ShortSideMin, Transform.ShortSideMax + 1) : Transform.TestShortSide;
         var (rh, rw) = ImageOps.ShortSideSize(info.Height, info.Width, shortSide);
@@ -175,10 +181,61 @@ public sealed class ClipPipeline
                 {
                     int view = c * crops.Length + k;
                     RenderFrame(frames.Frame(position[indices[c * T + t]]), frames.Width, rows, cols,
-                        data.AsSpan(((view * T) + t) * 3 * plane, 3 * plane), size, size);
+                        data.AsSpan(((view * T) + t) * 3 * plane, 3 * plane), size, size, _scale, _bias);
                 }
         }
         return new VideoSample(data, label, views, T, size, size);
+    }
+
+    private static readonly float[] UnitScale = { 1f / 255f, 1f / 255f, 1f / 255f }, ZeroBias = new float[3];
+
+    /// <summary>
+    /// A training sample with <see cref="ClipTransformOptions.Augment"/> on: the crop window (short-side, random-resized or
+    /// multi-scale), the flip and the pixel operations are drawn once, in that order, and applied to every frame alike.
+    /// Pixel operations work on [0, 1] values, normalisation comes last.
+    /// </summary>
+    private VideoSample RunAugmented(IFrameSource source, VideoInfo info, int[] indices, int label, Random rng, CancellationToken cancellationToken)
+    {
+        var a = Transform.Augment;
+        int T = Sampler.FramesPerClip, size = Transform.CropSize;
+        int shortSide = a.Crop == TrainCropMode.ShortSide ? rng.Next(Transform.ShortSideMin, Transform.ShortSideMax + 1) : Transform.ShortSideMin;
+        var (rh, rw) = ImageOps.ShortSideSize(info.Height, info.Width, shortSide);
+        var win = a.Crop switch
+        {
+            TrainCropMode.RandomResized => CropWindows.RandomResized(rh, rw, a.ScaleMin, a.ScaleMax, a.RatioMin, a.RatioMax, rng),
+            TrainCropMode.MultiScale => CropWindows.MultiScale(rh, rw, size, a.MultiScales, rng),
+            _ => new CropWindow(rng.Next(rh - size + 1), rng.Next(rw - size + 1), size, size),
+        };
+        bool flip = Transform.HorizontalFlip && rng.NextDouble() < Transform.FlipProbability;
+        var pixels = ClipPixelOps.Draw(a, rng);
+
+        var unique = indices.Distinct().Order().ToArray();
+        var position = new Dictionary<int, int>(unique.Length);
+        for (int i = 0; i < unique.Length; i++) position[unique[i]] = i;
+        int decW = Transform.ResizeInFfmpeg ? rw : info.Width, decH = Transform.ResizeInFfmpeg ? rh : info.Height;
+        var frames = source.Decode(unique, decW, decH, cancellationToken);
+        if (frames.Count != unique.Length || frames.Width != decW || frames.Height != decH)
+            throw new SampleLoadException(source.Path, $"decoder returned {frames.Count} frames of {frames.Width}x{frames.Height}, expected {unique.Length} of {decW}x{decH}");
+
+        var rows = ImageOps.WindowTaps(frames.Height, rh, win.Y, win.Height, size);
+        var cols = ImageOps.WindowTaps(frames.Width, rw, win.X, win.Width, size);
+        if (flip) { Array.Reverse(cols.I0); Array.Reverse(cols.I1); Array.Reverse(cols.W); }
+        int plane = size * size;
+        var data = GC.AllocateUninitializedArray<float>(T * 3 * plane);
+        var frame = new float[3 * plane];
+        for (int t = 0; t < T; t++)
+        {
+            RenderFrame(frames.Frame(position[indices[t]]), frames.Width, rows, cols, frame, size, size, UnitScale, ZeroBias);
+            pixels.Apply(frame, size, size);
+            var dst = data.AsSpan(t * 3 * plane, 3 * plane);
+            for (int c = 0; c < 3; c++)
+            {
+                // (v − mean) / std, as v·scale + bias with the byte scale folded out.
+                float sc = _scale[c] * 255f, b = _bias[c];
+                for (int i = 0; i < plane; i++) dst[c * plane + i] = frame[c * plane + i] * sc + b;
+            }
+        }
+        return new VideoSample(data, label, 1, T, size, size);
     }
 
     /// <summary>Bilinear taps for output pixels [offset, offset + count) of a resize from inSize to virtualSize.</summary>
@@ -200,11 +257,11 @@ public sealed class ClipPipeline
     }
 
     /// <summary>One RGB24 frame to a normalised planar (3, outH, outW) crop, resampling bilinearly through the taps.</summary>
-    private void RenderFrame(ReadOnlySpan<byte> src, int srcWidth, (int[] I0, int[] I1, float[] W) rows, (int[] I0, int[] I1, float[] W) cols,
-        Span<float> dst, int outH, int outW)
+    private static void RenderFrame(ReadOnlySpan<byte> src, int srcWidth, (int[] I0, int[] I1, float[] W) rows, (int[] I0, int[] I1, float[] W) cols,
+        Span<float> dst, int outH, int outW, float[] scale, float[] bias)
     {
         int plane = outH * outW, stride = srcWidth * 3;
-        float s0 = _scale[0], s1 = _scale[1], s2 = _scale[2], b0 = _bias[0], b1 = _bias[1], b2 = _bias[2];
+        float s0 = scale[0], s1 = scale[1], s2 = scale[2], b0 = bias[0], b1 = bias[1], b2 = bias[2];
         var dr = dst[..plane];
         var dg = dst.Slice(plane, plane);
         var db = dst.Slice(2 * plane, plane);
@@ -235,7 +292,7 @@ public sealed class ClipPipeline
                     float top = r0[a + c] + (r0[b + c] - r0[a + c]) * fx;
                     float bot = r1[a + c] + (r1[b + c] - r1[a + c]) * fx;
                     float v = top + (bot - top) * fy;
-                    dst[c * plane + o] = v * _scale[c] + _bias[c];
+                    dst[c * plane + o] = v * scale[c] + bias[c];
                 }
             }
         }

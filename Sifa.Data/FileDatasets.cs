@@ -32,10 +32,11 @@ public static class AnnotationFiles
     }
 
     /// <summary>
-    /// Reads a video list: lines <c>relative/path.mp4 label</c>, or the official SIFA / mmaction2 rawframe-style
-    /// <c>relative/path.mp4 num_frames label</c> (the frame count is ignored: the video is probed). A list is read as
-    /// three-column when every line has at least three fields and the one before the label is an integer; the path may
-    /// contain spaces. Blank lines and lines starting with <c>#</c> are skipped.
+    /// Reads a video list. Each line is <c>path label</c> or the official SIFA / mmaction2 rawframe-style
+    /// <c>path num_frames label</c> (the frame count is ignored: the video is probed), decided line by line. An unquoted
+    /// path has no spaces: a line of more fields, or of three whose middle one is not an integer, is an error naming the
+    /// line (a number is never folded into the path). A path with spaces is written in double quotes
+    /// (<c>"my clip.mp4" 3</c>) or the fields are tab-separated. Blank lines and lines starting with <c>#</c> are skipped.
     /// </summary>
     /// <param name="listFile">The list file.</param>
     /// <param name="dataRoot">Folder the paths are relative to (the list's folder when null).</param>
@@ -44,8 +45,9 @@ public static class AnnotationFiles
         ReadVideoLines(listFile, dataRoot).Select(l => l.Entry).ToArray();
 
     /// <summary>
-    /// Reads a frame-folder list: lines <c>dir num_frames label</c> (the folder may contain spaces; the
-    /// last two fields are the frame count and label).
+    /// Reads a frame-folder list: lines <c>dir num_frames label</c>, the official format. The last two fields are the frame
+    /// count and label (read from the right, as the official code does, so an unquoted folder may contain spaces); the
+    /// folder may also be double-quoted or the fields tab-separated.
     /// </summary>
     /// <param name="listFile">The list file.</param>
     /// <param name="dataRoot">Folder the directories are relative to (the list's folder when null).</param>
@@ -53,18 +55,28 @@ public static class AnnotationFiles
     public static IReadOnlyList<FrameFolderEntry> ReadFrameList(string listFile, string? dataRoot = null) =>
         ReadFrameLines(listFile, dataRoot).Select(l => l.Entry).ToArray();
 
-    internal static List<Listed<VideoEntry>> ReadVideoLines(string listFile, string? dataRoot)
-    {
-        var lines = Lines(listFile).ToList();
-        bool three = lines.Count > 0 && lines.All(l => l.Fields.Length >= 3 && int.TryParse(l.Fields[^2], NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
-        return three
-            ? ReadList(listFile, lines, dataRoot, "expected `path num_frames label`", new[] { "frame count", "label" }, (path, v) => new VideoEntry(path, v[1]))
-            : ReadList(listFile, lines, dataRoot, "expected `path label` or `path num_frames label`", new[] { "label" }, (path, v) => new VideoEntry(path, v[0]));
-    }
+    private const string SpacesHint = "a path with spaces must be in double quotes (\"my clip.mp4\" 3) or the fields tab-separated";
+
+    internal static List<Listed<VideoEntry>> ReadVideoLines(string listFile, string? dataRoot) =>
+        ReadList<VideoEntry>(listFile, dataRoot, "`path label` or `path num_frames label`", (line, lineNo) =>
+        {
+            var (path, numbers) = line;
+            if (numbers.Length is not (1 or 2))
+                throw Bad(listFile, lineNo, $"{numbers.Length + 1} fields: expected `path label` or `path num_frames label`; {SpacesHint}");
+            if (numbers.Length == 2 && !int.TryParse(numbers[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                throw Bad(listFile, lineNo, $"three fields are `path num_frames label`, but the frame count '{numbers[0]}' is not an integer; {SpacesHint}");
+            int label = ParseInt(numbers[^1], listFile, lineNo, "label");
+            return (p => new VideoEntry(p, label), path, label);
+        }, rightAligned: false);
 
     internal static List<Listed<FrameFolderEntry>> ReadFrameLines(string listFile, string? dataRoot) =>
-        ReadList(listFile, Lines(listFile).ToList(), dataRoot, "expected `dir num_frames label`", new[] { "frame count", "label" },
-            (dir, v) => new FrameFolderEntry(dir, v[0], v[1]));
+        ReadList<FrameFolderEntry>(listFile, dataRoot, "`dir num_frames label`", (line, lineNo) =>
+        {
+            var (path, numbers) = line;
+            if (numbers.Length != 2) throw Bad(listFile, lineNo, $"{numbers.Length + 1} fields: expected `dir num_frames label`");
+            int frames = ParseInt(numbers[0], listFile, lineNo, "frame count"), label = ParseInt(numbers[1], listFile, lineNo, "label");
+            return (d => new FrameFolderEntry(d, frames, label), path, label);
+        }, rightAligned: true);
 
     /// <summary>An entry of a list with its line number and label, for messages.</summary>
     internal readonly record struct Listed<T>(T Entry, int Line, int Label);
@@ -93,25 +105,49 @@ public static class AnnotationFiles
         return names;
     }
 
-    // A list line is a path (which may contain spaces) followed by one integer field per name in `numbers`.
-    private static List<Listed<T>> ReadList<T>(string listFile, List<(string[] Fields, int LineNo)> lines, string? dataRoot, string usage,
-        string[] numbers, Func<string, int[], T> entry)
+    // Each line splits into a path and number fields (SplitLine), which `parse` checks and turns into an entry.
+    private static List<Listed<T>> ReadList<T>(string listFile, string? dataRoot, string usage,
+        Func<(string Path, string[] Numbers), int, (Func<string, T> Entry, string Path, int Label)> parse, bool rightAligned)
     {
         var root = dataRoot ?? Path.GetDirectoryName(Path.GetFullPath(listFile)) ?? ".";
         var list = new List<Listed<T>>();
-        int k = numbers.Length;
-        foreach (var (fields, lineNo) in lines)
+        foreach (var (line, lineNo) in Lines(listFile))
         {
-            if (fields.Length < k + 1) throw Bad(listFile, lineNo, usage);
-            var values = new int[k];
-            for (int i = 0; i < k; i++) values[i] = ParseInt(fields[fields.Length - k + i], listFile, lineNo, numbers[i]);
-            list.Add(new Listed<T>(entry(Path.Combine(root, string.Join(' ', fields[..^k])), values), lineNo, values[^1]));
+            var (entry, path, label) = parse(SplitLine(line, rightAligned, listFile, lineNo), lineNo);
+            list.Add(new Listed<T>(entry(Path.Combine(root, path)), lineNo, label));
         }
-        if (list.Count == 0) throw new DatasetException($"list file has no entries ({usage}): {listFile}");
+        if (list.Count == 0) throw new DatasetException($"list file has no entries (expected {usage}): {listFile}");
         return list;
     }
 
-    private static IEnumerable<(string[] Fields, int LineNo)> Lines(string listFile)
+    /// <summary>
+    /// One list line as a path and the fields after it: <c>"quoted path" f1 f2</c>; tab-separated <c>path\tf1\tf2</c>;
+    /// else whitespace-separated, the path the first field (or, <paramref name="rightAligned"/>, everything before the
+    /// last two fields, joined by single spaces).
+    /// </summary>
+    internal static (string Path, string[] Numbers) SplitLine(string line, bool rightAligned, string file = "list", int lineNo = 0)
+    {
+        if (line.StartsWith('"'))
+        {
+            int close = line.IndexOf('"', 1);
+            if (close < 0) throw Bad(file, lineNo, "unclosed quote");
+            var path = line[1..close];
+            var rest = line[(close + 1)..];
+            if (rest.Length > 0 && !char.IsWhiteSpace(rest[0])) throw Bad(file, lineNo, "expected a space or tab after the quoted path");
+            if (path.Length == 0) throw Bad(file, lineNo, "empty path");
+            return (path, rest.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        }
+        if (line.Contains('\t'))
+        {
+            var f = line.Split('\t').Select(x => x.Trim()).Where(x => x.Length > 0).ToArray();
+            return (f[0], f[1..]);
+        }
+        var fields = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (rightAligned && fields.Length > 3) return (string.Join(' ', fields[..^2]), fields[^2..]);
+        return (fields[0], fields[1..]);
+    }
+
+    private static IEnumerable<(string Line, int LineNo)> Lines(string listFile)
     {
         CheckFile(listFile, "list file");
         int n = 0;
@@ -120,7 +156,7 @@ public static class AnnotationFiles
             n++;
             var line = raw.Trim();
             if (line.Length == 0 || line.StartsWith('#')) continue;
-            yield return (line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries), n);
+            yield return (line, n);
         }
     }
 

@@ -203,6 +203,31 @@ public static class ImageOps
             : new[] { (0, cx), (cy, cx), (height - size, cx) };
     }
 
+    /// <summary>
+    /// Source taps and weights that resample the window [<paramref name="start"/>, <paramref name="start"/> +
+    /// <paramref name="length"/>) of a virtual <paramref name="virtualSize"/>-pixel resize of an <paramref name="inSize"/>-pixel
+    /// line to <paramref name="count"/> pixels (crop then resize, in one half-pixel bilinear pass, no antialiasing).
+    /// </summary>
+    internal static (int[] I0, int[] I1, float[] W) WindowTaps(int inSize, int virtualSize, int start, int length, int count)
+    {
+        if (inSize <= 0 || virtualSize <= 0 || length <= 0 || count <= 0) throw new ArgumentOutOfRangeException(nameof(count), "sizes must be positive");
+        var i0 = new int[count];
+        var i1 = new int[count];
+        var w = new float[count];
+        double toIn = (double)inSize / virtualSize, step = (double)length / count;
+        for (int o = 0; o < count; o++)
+        {
+            double s = (start + (o + 0.5) * step) * toIn - 0.5;
+            if (s < 0) s = 0;
+            int a = (int)s;
+            if (a >= inSize - 1) { a = inSize - 1; s = a; }
+            i0[o] = a;
+            i1[o] = Math.Min(a + 1, inSize - 1);
+            w[o] = (float)(s - a);
+        }
+        return (i0, i1, w);
+    }
+
     /// <summary>Source taps and weights of a 1-D half-pixel bilinear resize.</summary>
     internal static (int[] I0, int[] I1, float[] W) Taps(int inSize, int outSize)
     {

@@ -201,3 +201,90 @@ public sealed class DenseSampler : FrameSampler
     public override int[] Sample(int numFrames, bool training, Random rng) =>
         training ? FrameSampling.Dense(numFrames, ClipLength, FrameInterval, rng) : FrameSampling.Uniform(numFrames, ClipLength, FrameInterval, TestClips);
 }
+
+/// <summary>
+/// The official SIFA sampling (<c>dataset/video_dataset.py</c>, one segment): <see cref="ClipLength"/> frames
+/// <see cref="FrameInterval"/> apart (1: consecutive frames). Training: the clip starts at a uniformly random frame of
+/// <c>[0, frames − span]</c>. Testing: clip <c>i</c> of <see cref="TestClips"/> starts at <c>⌊(frames − span)·i/clips⌋</c>
+/// (the first clip at the video's start, unlike <see cref="DenseSampler"/>'s centred clips). A video shorter than the span
+/// starts at 0 and loops (the official code refuses it).
+/// </summary>
+public sealed class ConsecutiveSampler : FrameSampler
+{
+    /// <summary>Creates the sampler.</summary>
+    /// <param name="clipLength">Frames per clip.</param>
+    /// <param name="frameInterval">Step between frames (the official <c>num_steps</c>; 1: consecutive).</param>
+    /// <param name="testClips">Clips per video at test time.</param>
+    public ConsecutiveSampler(int clipLength, int frameInterval = 1, int testClips = 1)
+    {
+        if (clipLength <= 0) throw new ArgumentOutOfRangeException(nameof(clipLength), clipLength, "must be positive");
+        if (frameInterval <= 0) throw new ArgumentOutOfRangeException(nameof(frameInterval), frameInterval, "must be positive");
+        if (testClips <= 0) throw new ArgumentOutOfRangeException(nameof(testClips), testClips, "must be positive");
+        ClipLength = clipLength;
+        FrameInterval = frameInterval;
+        TestClips = testClips;
+    }
+
+    /// <summary>Frames per clip.</summary>
+    public int ClipLength { get; }
+
+    /// <summary>Step between frames.</summary>
+    public int FrameInterval { get; }
+
+    /// <summary>Clips per video at test time.</summary>
+    public int TestClips { get; }
+
+    /// <inheritdoc />
+    public override int FramesPerClip => ClipLength;
+
+    /// <inheritdoc />
+    public override int ClipsPerSample(bool training) => training ? 1 : TestClips;
+
+    /// <inheritdoc />
+    public override int[] Sample(int numFrames, bool training, Random rng)
+    {
+        if (numFrames <= 0) throw new ArgumentOutOfRangeException(nameof(numFrames), numFrames, "a video needs at least one frame");
+        int span = ClipLength * FrameInterval, room = Math.Max(0, numFrames - span), clips = ClipsPerSample(training);
+        var idx = new int[clips * ClipLength];
+        for (int c = 0; c < clips; c++)
+        {
+            int start = training ? rng.Next(room + 1) : (int)((double)room * c / clips);
+            for (int j = 0; j < ClipLength; j++) idx[c * ClipLength + j] = (start + j * FrameInterval) % numFrames;
+        }
+        return idx;
+    }
+}
+
+/// <summary>The frame-sampling schemes the command line offers (<c>--sampling</c>).</summary>
+public enum SamplingMode
+{
+    /// <summary><see cref="DenseSampler"/>: a clip of frames an interval apart, centred test clips (mmaction2).</summary>
+    Dense,
+
+    /// <summary><see cref="ConsecutiveSampler"/>: the official SIFA sampling (interval 1 by default).</summary>
+    Consecutive,
+
+    /// <summary><see cref="SegmentSampler"/>: TSN-style, one frame from each of T equal segments.</summary>
+    Segments,
+}
+
+/// <summary>Builds a <see cref="FrameSampler"/> from a <see cref="SamplingMode"/>.</summary>
+public static class FrameSamplers
+{
+    /// <summary>The default frame interval of a mode (dense: 2, consecutive: 1; segments take none).</summary>
+    public static int DefaultInterval(SamplingMode mode) => mode == SamplingMode.Dense ? 2 : 1;
+
+    /// <summary>The sampler of <paramref name="mode"/>.</summary>
+    /// <param name="mode">The scheme.</param>
+    /// <param name="frames">Frames per clip (T).</param>
+    /// <param name="interval">Frame interval (dense, consecutive).</param>
+    /// <param name="testClips">Clips per video at test time (dense, consecutive).</param>
+    /// <returns>The sampler.</returns>
+    public static FrameSampler Create(SamplingMode mode, int frames, int interval, int testClips) => mode switch
+    {
+        SamplingMode.Dense => new DenseSampler(frames, interval, testClips),
+        SamplingMode.Consecutive => new ConsecutiveSampler(frames, interval, testClips),
+        SamplingMode.Segments => new SegmentSampler(frames),
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown sampling mode"),
+    };
+}

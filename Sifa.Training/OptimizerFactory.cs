@@ -17,15 +17,18 @@ public static class OptimizerFactory
     }
 
     /// <summary>
-    /// AdamW, or Nesterov SGD with momentum <see cref="TrainerOptions.Momentum"/>, over <paramref name="model"/>'s
-    /// parameters, decay excluded from normalisation weights, biases and position tables.
+    /// AdamW, or SGD with momentum <see cref="TrainerOptions.Momentum"/> (Nesterov when <see cref="TrainerOptions.Nesterov"/>),
+    /// over <paramref name="model"/>'s parameters, decay excluded from normalisation weights, biases and position tables
+    /// when <see cref="TrainerOptions.WeightDecayExcludeNormBias"/> (else one group, every parameter decayed).
     /// </summary>
     public static Optimizer Create(Module model, TrainerOptions o)
     {
         CheckName(o.Optimizer);
-        var groups = ParamGroup.SplitDecay(model, o.WeightDecay);
+        var groups = o.WeightDecayExcludeNormBias
+            ? ParamGroup.SplitDecay(model, o.WeightDecay)
+            : new[] { new ParamGroup(model.Parameters().Where(p => p.RequiresGrad), weightDecay: o.WeightDecay, name: "decay") };
         return o.Optimizer == "sgd"
-            ? new SGD(groups, o.Lr, momentum: o.Momentum, weightDecay: o.WeightDecay, nesterov: true)
+            ? new SGD(groups, o.Lr, momentum: o.Momentum, weightDecay: o.WeightDecay, nesterov: o.Nesterov && o.Momentum > 0)
             : new AdamW(groups, o.Lr, weightDecay: o.WeightDecay);
     }
 }

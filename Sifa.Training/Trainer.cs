@@ -10,7 +10,8 @@ namespace Sifa.Training;
 
 /// <summary>
 /// Trains a <see cref="VideoModel"/> on <see cref="TrainerOptions.Device"/>: the optimizer of
-/// <see cref="OptimizerFactory"/>, cosine schedule with warm-up, label smoothing, global-norm clipping; validates every
+/// <see cref="OptimizerFactory"/>, cosine schedule with warm-up (optionally from a start factor, to a floor), gradient
+/// accumulation (<see cref="TrainerOptions.Accumulate"/>), label smoothing, global-norm clipping; validates every
 /// epoch (<see cref="Evaluator"/>); writes metrics, curves and a checkpoint each epoch and resumes from it
 /// (<see cref="CheckpointStore"/>). All randomness derives from (seed, epoch, index): data order and augmentation come
 /// from the loader's seed and epoch, and the dropout generators are re-seeded every epoch (<see cref="StochasticSeeds"/>),
@@ -77,8 +78,9 @@ public sealed class Trainer
             BatchSize = o.BatchSize, Shuffle = true, Seed = o.Seed, Workers = o.Workers, DropLast = _train.Count >= 2 * o.BatchSize,
             Strict = o.StrictData, BadSamples = BadSamplePolicy.Drop, OnBadSample = b => ReportBadSample("training", b),
         });
-        long total = (long)loader.BatchesPerEpoch * o.Epochs;
-        var sched = new CosineSchedule(opt, Math.Min(o.WarmupSteps, Math.Max(0, total - 1)), total);
+        long stepsPerEpoch = OptimizerStepsPerEpoch(loader.BatchesPerEpoch, o.Accumulate), total = stepsPerEpoch * o.Epochs;
+        long warmup = o.WarmupEpochs > 0 ? (long)Math.Round(o.WarmupEpochs * stepsPerEpoch) : o.WarmupSteps;
+        var sched = new CosineSchedule(opt, Math.Min(warmup, Math.Max(0, total - 1)), total, o.WarmupStartFactor, o.MinLr);
         int startEpoch = 0;
         var at = store.Begin(o.Resume, o.Overwrite, _model, opt); // loads into the device tensors
         if (at != null)
@@ -149,6 +151,10 @@ public sealed class Trainer
 
     private sealed record EpochOutcome(EpochMeter Meter, int BadSamples, int SkippedSteps);
 
+    /// <summary>Optimizer steps in an epoch of <paramref name="batches"/> batches accumulated <paramref name="accumulate"/>
+    /// at a time (an epoch's last group may be shorter: epochs never share a step, so resuming stays exact).</summary>
+    internal static long OptimizerStepsPerEpoch(int batches, int accumulate) => (batches + accumulate - 1) / accumulate;
+
     private EpochOutcome TrainEpoch(Optimizer opt, CosineSchedule sched, VideoDataLoader loader, int epoch, Stopwatch sw, CancellationToken cancellationToken)
     {
         var o = Options;
@@ -159,6 +165,7 @@ public sealed class Trainer
         long dropped0 = loader.SamplesDropped;
         int Bad() => (int)(loader.SamplesDropped - dropped0);
         bool progress = o.Progress && !Console.IsErrorRedirected;
+        var accum = o.Accumulate > 1 ? new GradAccumulator(opt.Parameters) : null;
         try
         {
             foreach (var batch in loader.GetEpoch(epoch, cancellationToken))
@@ -166,6 +173,7 @@ public sealed class Trainer
                 step++;
                 if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
                 float lv; int correct;
+                bool stepTaken = true;
                 // One step's activations and gradients live in a scope: their arrays are reused by the next step.
                 using (TensorScope.Begin())
                 {
@@ -174,12 +182,24 @@ public sealed class Trainer
                     opt.ZeroGrad();
                     loss.Backward();
                     lv = loss.Data.ToArray()[0];
+                    float stepLoss = lv;
+                    if (accum != null)
+                    {
+                        // The group's gradients are held until its last batch (or the epoch's), then stepped as one.
+                        accum.Add(batch.Count, lv);
+                        stepTaken = accum.Batches == o.Accumulate || step == steps;
+                        if (stepTaken)
+                        {
+                            if (accum.SawNonFiniteLoss) stepLoss = accum.NonFiniteLoss;
+                            accum.Finish();
+                        }
+                    }
                     // The global gradient norm, one reduction and one number read back per step: clipping computes it
                     // anyway; without clipping an infinite bound computes it and scales nothing.
-                    double norm = GradClip.ClipGradNorm(opt.Parameters, o.ClipGradNorm > 0 ? o.ClipGradNorm : double.PositiveInfinity);
-                    if (!float.IsFinite(lv) || !double.IsFinite(norm))
+                    double norm = stepTaken ? GradClip.ClipGradNorm(opt.Parameters, o.ClipGradNorm > 0 ? o.ClipGradNorm : double.PositiveInfinity) : 0;
+                    if (stepTaken && (!float.IsFinite(stepLoss) || !double.IsFinite(norm)))
                     {
-                        var what = DescribeNonFinite(opt, epoch, step, lv, norm);
+                        var what = DescribeNonFinite(opt, epoch, step, stepLoss, norm);
                         if (o.OnNan == NanPolicy.Stop) throw new NonFiniteException(what + " (--on-nan skip-step skips such steps)");
                         opt.ZeroGrad();
                         skipped++;
@@ -187,12 +207,12 @@ public sealed class Trainer
                         _log.WriteLine(what + "; step skipped");
                         continue;
                     }
-                    opt.Step();
+                    if (stepTaken) opt.Step();
                     opt.ZeroGrad(); // the gradients' arrays go back to the pool with the scope
                     correct = Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch.Labels, 1);
                 }
-                sched.Step();
-                meter.Add(lv, correct, batch.Count);
+                if (stepTaken) sched.Step();
+                if (stepTaken || float.IsFinite(lv)) meter.Add(lv, correct, batch.Count); // a held batch's NaN is reported when its group steps
                 if (progress)
                 {
                     double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
@@ -200,6 +220,7 @@ public sealed class Trainer
                     Console.Error.Write($"\repoch {epoch + 1}/{o.Epochs} step {step}/{steps} loss {lv:F4} {rate:F1} clips/s ETA {eta:F0}s   ");
                 }
             }
+            if (accum is { Batches: > 0 } && FlushAccumulated(opt, accum, o.ClipGradNorm)) sched.Step(); // the epoch's last batches failed to load
         }
         finally { ClearProgress(progress); }
         if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
@@ -209,6 +230,21 @@ public sealed class Trainer
             throw new DatasetException($"epoch {epoch + 1}: no training step ran: {Bad()} of {samples} samples failed to load{FirstBad("training")}");
         }
         return new EpochOutcome(meter, Bad(), skipped);
+    }
+
+    // An accumulated group whose closing batch never came: stepped when finite, else dropped like a skipped step.
+    private static bool FlushAccumulated(Optimizer opt, GradAccumulator accum, double clip)
+    {
+        using (TensorScope.Begin())
+        {
+            bool finiteLoss = !accum.SawNonFiniteLoss;
+            accum.Finish();
+            double norm = GradClip.ClipGradNorm(opt.Parameters, clip > 0 ? clip : double.PositiveInfinity);
+            bool ok = finiteLoss && double.IsFinite(norm);
+            if (ok) opt.Step();
+            opt.ZeroGrad();
+            return ok;
+        }
     }
 
     private static void ClearProgress(bool progress)

@@ -32,14 +32,35 @@ public sealed record TrainerOptions
     /// <summary>Base learning rate (peak after warm-up).</summary>
     public double Lr { get; init; } = 1e-3;
 
-    /// <summary>Optimizer: one of <see cref="OptimizerFactory.Names"/> (<c>sgd</c> is Nesterov, momentum <see cref="Momentum"/>).</summary>
+    /// <summary>Optimizer: one of <see cref="OptimizerFactory.Names"/> (<c>sgd</c>: momentum <see cref="Momentum"/>, Nesterov when <see cref="Nesterov"/>).</summary>
     public string Optimizer { get; init; } = "adamw";
 
     /// <summary>SGD momentum.</summary>
     public double Momentum { get; init; } = 0.9;
 
-    /// <summary>Weight decay (normalisation weights, biases and position tables are excluded).</summary>
+    /// <summary>SGD with Nesterov momentum (the default, as before); false gives plain momentum, the official recipe's.</summary>
+    public bool Nesterov { get; init; } = true;
+
+    /// <summary>Weight decay (normalisation weights, biases and position tables are excluded unless
+    /// <see cref="WeightDecayExcludeNormBias"/> is false).</summary>
     public double WeightDecay { get; init; } = 0.05;
+
+    /// <summary>Keep normalisation weights, biases and position tables out of weight decay (default); false decays every
+    /// trainable parameter, as the official recipe does.</summary>
+    public bool WeightDecayExcludeNormBias { get; init; } = true;
+
+    /// <summary>Warm-up length in epochs (0: use <see cref="WarmupSteps"/>); fractional values allowed, rounded to optimizer steps.</summary>
+    public double WarmupEpochs { get; init; }
+
+    /// <summary>The warm-up starts at <c>Lr·WarmupStartFactor</c> (0: from zero; the official recipe: 0.01).</summary>
+    public double WarmupStartFactor { get; init; }
+
+    /// <summary>The learning rate the cosine decays to (0 by default; the official recipe: 1e-6).</summary>
+    public double MinLr { get; init; }
+
+    /// <summary>Gradient accumulation: batches whose gradients are summed (weighted by their size) into one optimizer step
+    /// (the official <c>iter_size</c>); the schedule counts optimizer steps.</summary>
+    public int Accumulate { get; init; } = 1;
 
     /// <summary>Linear warm-up length in optimizer steps.</summary>
     public int WarmupSteps { get; init; } = 20;
@@ -105,6 +126,10 @@ public sealed record TrainerOptions
         OptimizerFactory.CheckName(Optimizer);
         if (!(Momentum >= 0) || !double.IsFinite(Momentum)) throw new ArgumentException($"momentum must be a finite number ≥ 0, got {Num(Momentum)}");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) throw new ArgumentException($"weight decay (--weight-decay) must be a finite number ≥ 0, got {Num(WeightDecay)}");
+        if (!(WarmupEpochs >= 0) || !double.IsFinite(WarmupEpochs)) throw new ArgumentException($"warm-up epochs (--warmup-epochs) must be a finite number ≥ 0, got {Num(WarmupEpochs)}");
+        if (!(WarmupStartFactor is >= 0 and < 1)) throw new ArgumentException($"warm-up start factor (--warmup-factor) must be in [0, 1), got {Num(WarmupStartFactor)}");
+        if (!(MinLr >= 0) || !double.IsFinite(MinLr) || MinLr > Lr) throw new ArgumentException($"minimum lr (--min-lr) must be a finite number in [0, --lr], got {Num(MinLr)}");
+        if (Accumulate is < 1 or > 4096) throw new ArgumentException($"gradient accumulation (--accumulate) must be in 1..4096, got {Accumulate}");
         if (WarmupSteps < 0) throw new ArgumentException($"warm-up steps (--warmup-steps) must be ≥ 0, got {WarmupSteps}");
         if (!(LabelSmoothing is >= 0 and <= 1)) throw new ArgumentException($"label smoothing (--label-smoothing) must be in [0, 1], got {Num(LabelSmoothing)}");
         if (!(ClipGradNorm >= 0) || !double.IsFinite(ClipGradNorm)) throw new ArgumentException($"gradient clip (--clip-grad) must be a finite number ≥ 0 (0: off), got {Num(ClipGradNorm)}");

@@ -24,7 +24,12 @@ public static class OpsBench
         (2048, 512, 1, 1, 7, 2), (512, 512, 3, 1, 7, 2),
     };
 
-    /// <summary>Times every ResNet-50 convolution shape (forward; backward for input and weight).</summary>
+    /// <summary>
+    /// Times every ResNet-50 convolution shape (forward; backward for input and weight). Besides wall time each line
+    /// gives the rate per core-second of CPU time (<c>fwd_cpu_gflops</c>, robust on a loaded machine) and its share of
+    /// one core's measured FMA peak (<c>fwd_eff</c>; <see cref="PeakBench.PerCorePeak"/>): on a quiet machine with all
+    /// cores busy, that is the efficiency against the machine's peak.
+    /// </summary>
     /// <param name="n">Frames (batch of the 2-D convolution).</param>
     /// <param name="repeats">Timed runs per shape (median reported).</param>
     /// <param name="be">The backend of the device to time.</param>
@@ -35,6 +40,9 @@ public static class OpsBench
         var gen = new Generator(1);
         double totF = 0, totB = 0;
         var ci = CultureInfo.InvariantCulture;
+        double peak = PeakBench.PerCorePeak();
+        output.WriteLine(Sifa.Tensors.Cpu.CpuFeatures.Describe());
+        output.WriteLine(string.Format(ci, "fma_peak_per_core_gflops={0:F1}", peak));
         foreach (var (cin, cout, k, st, hw, count) in R50Convs)
         {
             var x = Tensor.RandN(gen, new[] { n, cin, hw, hw }).ToDevice(be.Device);
@@ -42,12 +50,15 @@ public static class OpsBench
             var g = Conv2dGeometry.Square(st, k / 2);
             var y = be.Conv2dForward(x, w, null, g);
             var dy = Tensor.RandN(gen, y.Shape).ToDevice(be.Device);
-            double f = Median(repeats, () => be.Conv2dForward(x, w, null, g));
-            double b = Median(repeats, () => be.Conv2dBackward(dy, x, w, g, cin != 3, true, false));
+            double f = Median(repeats, () => be.Conv2dForward(x, w, null, g), out double fCpu);
+            double b = Median(repeats, () => be.Conv2dBackward(dy, x, w, g, cin != 3, true, false), out double bCpu);
             totF += f * count; totB += b * count;
             double flops = 2.0 * n * cout * cin * k * k * y.Shape[2] * y.Shape[3];
-            output.WriteLine(string.Format(ci, "conv cin={0} cout={1} k={2} s={3} hw={4} x{5} fwd_ms={6:F2} bwd_ms={7:F2} fwd_gflops={8:F1} bwd_gflops={9:F1}",
-                cin, cout, k, st, hw, count, f * 1e3, b * 1e3, flops / f / 1e9, flops * (cin != 3 ? 2 : 1) / b / 1e9));
+            double bFlops = flops * (cin != 3 ? 2 : 1);
+            output.WriteLine(string.Format(ci, "conv cin={0} cout={1} k={2} s={3} hw={4} x{5} fwd_ms={6:F2} bwd_ms={7:F2} fwd_gflops={8:F1} bwd_gflops={9:F1} " +
+                "fwd_cpu_gflops={10:F1} bwd_cpu_gflops={11:F1} fwd_eff={12:F2} bwd_eff={13:F2}",
+                cin, cout, k, st, hw, count, f * 1e3, b * 1e3, flops / f / 1e9, bFlops / b / 1e9,
+                flops / fCpu / 1e9, bFlops / bCpu / 1e9, flops / fCpu / 1e9 / peak, bFlops / bCpu / 1e9 / peak));
         }
         output.WriteLine(string.Format(ci, "conv_total fwd_s={0:F3} bwd_s={1:F3}", totF, totB));
         return 0;
@@ -78,7 +89,10 @@ public static class OpsBench
         return 0;
     }
 
-    private static double Median(int repeats, Action body)
+    private static double Median(int repeats, Action body) => Median(repeats, body, out _);
+
+    // Median wall seconds of one run; cpuSeconds: the process's mean CPU seconds per run (all threads).
+    private static double Median(int repeats, Action body, out double cpuSeconds)
     {
         body();
         var t = new double[Math.Max(1, repeats)];
@@ -88,6 +102,11 @@ public static class OpsBench
             body();
             t[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
+        var proc = Process.GetCurrentProcess();
+        var cpu0 = proc.TotalProcessorTime;
+        body();
+        proc.Refresh();
+        cpuSeconds = Math.Max((proc.TotalProcessorTime - cpu0).TotalSeconds, 1e-9);
         Array.Sort(t);
         return t[t.Length / 2];
     }

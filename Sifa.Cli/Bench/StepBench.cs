@@ -49,6 +49,7 @@ public static class StepBench
     public static int Run(ModelSpec spec, int batch, int frames, int steps, Device device, TextWriter output)
     {
         int size = spec.Image, classes = spec.NumClasses;
+        if (device == Device.Cpu) output.WriteLine(Sifa.Tensors.Cpu.CpuFeatures.Describe());   // the ISA every figure was taken on
         var gen = new Generator(1);
         var model = Presets.Create(spec, gen);
         model.To(device).Train();

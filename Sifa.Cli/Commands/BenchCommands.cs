@@ -3,7 +3,7 @@ using Sifa.Cli.Bench;
 
 namespace Sifa.Cli.Commands;
 
-/// <summary><c>sifa bench gemm|sifa-op|conv|bn|step|gpu</c>: micro and training-step benchmarks.</summary>
+/// <summary><c>sifa bench gemm|peak|sifa-op|conv|bn|step|gpu</c>: micro and training-step benchmarks.</summary>
 internal static class BenchCommands
 {
     public static Command Create()
@@ -14,10 +14,20 @@ internal static class BenchCommands
         var n = new Option<int>("--n") { DefaultValueFactory = _ => 1024, Description = "Columns of B and C." };
         var k = new Option<int>("--k") { DefaultValueFactory = _ => 1024, Description = "Inner dimension." };
         var reps = new Option<int>("--repeats") { DefaultValueFactory = _ => 10, Description = "Timed runs (median reported)." };
-        var gemm = new Command("gemm", "Row-major C = A·B in float32 on all cores; last line gflops=<median>.") { m, n, k, reps };
-        gemm.SetAction(r => GemmBench.Run(Checks.Range("--m", r.GetValue(m), 1), Checks.Range("--n", r.GetValue(n), 1), Checks.Range("--k", r.GetValue(k), 1),
-            Checks.Range("--repeats", r.GetValue(reps), 1), Console.Out));
+        var path = new Option<string>("--path") { Description = "SGEMM kernel: best (default), avx512, avx2 or scalar." };
+        var check = new Option<bool>("--check") { Description = "Check the product on odd shapes against a double reference instead of timing it." };
+        var gthreads = new Option<int>("--threads") { DefaultValueFactory = _ => 0, Description = "Threads (0: all cores)." };
+        var gemm = new Command("gemm", "Row-major C = A·B in float32 on all cores; last line gflops=<median>.") { m, n, k, reps, path, check, gthreads };
+        gemm.SetAction(r => r.GetValue(check)
+            ? GemmBench.Check(Console.Out, GemmBench.ParsePath(r.GetValue(path)))
+            : GemmBench.Run(Checks.Range("--m", r.GetValue(m), 1), Checks.Range("--n", r.GetValue(n), 1), Checks.Range("--k", r.GetValue(k), 1),
+                Checks.Range("--repeats", r.GetValue(reps), 1), Console.Out, GemmBench.ParsePath(r.GetValue(path)), Checks.Range("--threads", r.GetValue(gthreads), 0)));
         bench.Add(gemm);
+
+        var peakReps = new Option<int>("--repeats") { DefaultValueFactory = _ => 3, Description = "Runs per configuration (best kept)." };
+        var peak = new Command("peak", "FMA peak of the machine per instruction set, one thread and all cores; last line gflops=<all cores, widest set>.") { peakReps };
+        peak.SetAction(r => PeakBench.Run(Checks.Range("--repeats", r.GetValue(peakReps), 1), Console.Out));
+        bench.Add(peak);
 
         var nt = new Option<int>("--nt") { DefaultValueFactory = _ => 8, Description = "Frames N·T." };
         var t = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip T." };

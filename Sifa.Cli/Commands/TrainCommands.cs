@@ -68,12 +68,16 @@ internal static class TrainCommands
             TestCrop = crops == 3 ? TestCropMode.ThreeCrop : TestCropMode.Center, HorizontalFlip = false,
         });
 
+    // The pipeline of the recipe options (sampling, augmentation, flips, recipe sizes).
+    private static ClipPipeline Pipeline(RecipeOptions r, ParseResult pr, Command cmd, int frames, int size, bool training, string? data, int clips = 1, int crops = 1) =>
+        new(r.Sampler(pr, cmd, frames, clips), training, r.Transform(pr, cmd, size, training, crops, data));
+
     // `names`: the training data's classes, which a validation list's labels must fit (checked per line when read).
     private static IVideoDataset FileDataset(string path, string format, string? root, string? classes, ClipPipeline p,
-        IReadOnlyList<string>? names = null) => format switch
+        IReadOnlyList<string>? names = null, (string Template, int Start)? frames = null) => format switch
     {
         "video" => new VideoListDataset(path, root, p, classes, names),
-        "rawframes" => new RawFrameDataset(path, root, p, classes, classNames: names),
+        "rawframes" => new RawFrameDataset(path, root, p, classes, frames?.Template ?? "img_{:05}.jpg", frames?.Start ?? 1, names),
         "folders" => new ClassFolderDataset(path, p, classes, classNames: names),
         _ => throw new ArgumentException($"--data-format '{format}' is unknown (video, rawframes, folders)"),
     };
@@ -106,7 +110,7 @@ internal static class TrainCommands
         };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (without it, starting a new run there is an error)" };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => Defaults.Lr, Description = "Peak learning rate" };
-        var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => Defaults.Optimizer, Description = $"{string.Join(" | ", OptimizerFactory.Names)} (sgd: Nesterov, momentum {Defaults.Momentum})" };
+        var optim = new Option<string>("--optimizer") { DefaultValueFactory = _ => Defaults.Optimizer, Description = $"{string.Join(" | ", OptimizerFactory.Names)} (sgd: momentum {Defaults.Momentum}, Nesterov unless --nesterov false)" };
         var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => Defaults.WeightDecay, Description = "Weight decay" };
         var warmup = new Option<int>("--warmup-steps") { DefaultValueFactory = _ => Defaults.WarmupSteps, Description = "Warm-up optimizer steps" };
         var smoothing = new Option<float>("--label-smoothing") { DefaultValueFactory = _ => Defaults.LabelSmoothing, Description = "Label smoothing" };
@@ -114,10 +118,13 @@ internal static class TrainCommands
         var onNan = new Option<string>("--on-nan") { DefaultValueFactory = _ => "stop", Description = "At a step with a non-finite loss or gradient: stop (exit 1, last checkpoint kept) | skip-step" };
         var pretrained = PretrainedOption.Create();
         foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained }) cmd.Add(o);
+        var recipe = new RecipeOptions();
+        recipe.AddTo(cmd, training: true);
         cmd.SetAction(pr =>
         {
             if (d.Models.ListRequested(pr)) return 0;
             var (model, frames, size) = d.Check(pr);
+            (frames, size) = recipe.ClipShape(pr, cmd, frames, size);
             int seed = pr.GetValue(d.Seed);
             var opts = Defaults with
             {
@@ -126,6 +133,8 @@ internal static class TrainCommands
                 Seed = seed, Workers = pr.GetValue(d.Workers), Device = Device.Parse(pr.GetValue(d.Device)!), OutDir = pr.GetValue(outDir) ?? Path.Combine("runs", model),
                 Resume = ResumeModeOf(pr, resume), Overwrite = pr.GetValue(overwrite), OnNan = ParseNanPolicy(pr.GetValue(onNan)!), MaxBadSamples = pr.GetValue(d.MaxBad), StrictData = pr.GetValue(d.Strict),
             };
+            opts = recipe.ApplyTraining(pr, cmd, opts);
+            recipe.Check(pr, cmd, frames, size, training: true);
             opts.Validate(); // every setting (and the device) before any data is read
             Checks.Range("--train-size", pr.GetValue(trainSize), 1);
             Checks.OutDir(opts.OutDir);
@@ -142,9 +151,11 @@ internal static class TrainCommands
                 string fmt = pr.GetValue(d.Format)!;
                 string? root = NonEmpty(pr.GetValue(d.Root)), classes = NonEmpty(pr.GetValue(d.Classes));
                 var vd = pr.GetValue(d.ValData) ?? throw new ArgumentException("--val-data is required with --data");
-                train = FileDataset(data, fmt, root, classes, Pipeline(frames, size, true));
-                val = FileDataset(vd, fmt, root, classes, Pipeline(frames, size, false), train.ClassNames);
+                var frameFiles = recipe.Frames(pr, cmd);
+                train = FileDataset(data, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, true, data), frames: frameFiles);
+                val = FileDataset(vd, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, false, data), train.ClassNames, frameFiles);
             }
+            if (recipe.RecipeOf(pr) is { } rc) Console.WriteLine(RecipeOptions.Describe(rc, opts, (train as FileVideoDataset)?.Pipeline));
             var net = Checks.BuildModel(d.Models.Spec(pr, train.ClassNames.Count, size), model, frames, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
             Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
@@ -193,17 +204,22 @@ internal static class TrainCommands
         var views = new Option<string>("--views") { DefaultValueFactory = _ => "1x1", Description = "Test views CLIPSxCROPS (file data)" };
         var batch = BatchOption();
         cmd.Add(ckpt); cmd.Add(views); cmd.Add(batch);
+        var recipe = new RecipeOptions();
+        recipe.AddTo(cmd, training: false);
         cmd.SetAction(pr =>
         {
             if (d.Models.ListRequested(pr)) return 0;
             var (model, frames, size) = d.Check(pr);
+            (frames, size) = recipe.ClipShape(pr, cmd, frames, size);
+            recipe.Check(pr, cmd, frames, size, training: false);
             int seed = pr.GetValue(d.Seed), bs = Checks.Range("--batch", pr.GetValue(batch), 1);
             var device = DeviceOption.Resolve(pr.GetValue(d.Device)!);
-            var (clips, crops) = ParseViews(pr.GetValue(views)!);
+            var (clips, crops) = ParseViews(recipe.Views(pr, cmd, pr.GetValue(views)!));
             var data = pr.GetValue(d.Data);
             IVideoDataset ds = data == null
                 ? new SyntheticMotionDataset(new SyntheticMotionOptions { Frames = frames, Size = size, ValidationCount = pr.GetValue(d.ValSize), Seed = seed }, DatasetSplit.Validation)
-                : FileDataset(data, pr.GetValue(d.Format)!, NonEmpty(pr.GetValue(d.Root)), NonEmpty(pr.GetValue(d.Classes)), Pipeline(frames, size, false, clips, crops));
+                : FileDataset(data, pr.GetValue(d.Format)!, NonEmpty(pr.GetValue(d.Root)), NonEmpty(pr.GetValue(d.Classes)),
+                    Pipeline(recipe, pr, cmd, frames, size, false, data, clips, crops), frames: recipe.Frames(pr, cmd));
             var net = Checks.BuildModel(d.Models.Spec(pr, ds.ClassNames.Count, size), model, frames);
             LoadWeights(net, pr.GetValue(ckpt)!);
             net.To(device);

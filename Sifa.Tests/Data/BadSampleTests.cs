@@ -131,8 +131,8 @@ public class BadSampleTests : IClassFixture<MediaFixture>
         Assert.Equal(new[] { _m.RampMp4, _m.TestSrcMp4 }, ds.Entries.Select(e => e.Path));
         Assert.Equal(new[] { 1, 0 }, ds.Entries.Select(e => e.Label));
         Assert.Equal(4, ds.Load(0, new Random(0)).Frames);
-        // a path with spaces and a two-column line keep working
-        var two = AnnotationFiles.ReadVideoList(_m.WriteText("lists/two.txt", "my clip 2.mp4 3\n"), "/d");
+        // a (quoted) path with spaces and a two-column line keep working
+        var two = AnnotationFiles.ReadVideoList(_m.WriteText("lists/two.txt", "\"my clip 2.mp4\" 3\n"), "/d");
         Assert.Equal((Path.Combine("/d", "my clip 2.mp4"), 3), (two[0].Path, two[0].Label));
     }
 

@@ -264,7 +264,7 @@ public class VideoPipelineTests : IClassFixture<MediaFixture>
     [Fact]
     public void ListParsingHandlesSpacesCommentsAndErrors()
     {
-        var list = _m.WriteText("lists/parse.txt", "# comment\n\na/b c.mp4 3\nx.avi 0\n");
+        var list = _m.WriteText("lists/parse.txt", "# comment\n\n\"a/b c.mp4\" 3\nx.avi 0\n");
         var entries = AnnotationFiles.ReadVideoList(list, "/data");
         Assert.Equal(new[] { Path.Combine("/data", "a/b c.mp4"), Path.Combine("/data", "x.avi") }, entries.Select(e => e.Path));
         Assert.Equal(new[] { 3, 0 }, entries.Select(e => e.Label));

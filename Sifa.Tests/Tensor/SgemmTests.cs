@@ -203,21 +203,84 @@ public sealed unsafe class SgemmTests
         }
     }
 
-    /// <summary>The portable scalar micro-kernel (used without AVX2/FMA) gives the same results.</summary>
-    [Fact]
-    public void ScalarFallback()
+    /// <summary>Every micro-kernel path this machine supports (scalar reference, AVX2, AVX-512) on the odd-shape grid.</summary>
+    public static TheoryData<CpuIsa> SupportedPaths()
     {
-        Sgemm.ForceScalar = true;
+        var d = new TheoryData<CpuIsa>();
+        foreach (var isa in Enum.GetValues<CpuIsa>())
+            if (CpuFeatures.Supports(isa)) d.Add(isa);
+        return d;
+    }
+
+    /// <summary>
+    /// Each path against the double reference: the shape grid in all four transposition cases, alpha/beta with padded
+    /// strides, NaN in C with beta = 0, serial and parallel, and small blocks that cross many K, M and N blocks.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void EveryPathMatchesReference(CpuIsa path)
+    {
+        var before = Sgemm.Isa;
         try
         {
-            foreach (var (m, n, k) in new[] { (1, 1, 1), (13, 17, 97), (97, 31, 257) })
+            Sgemm.Isa = path;
+            foreach (var row in Shapes())
+            {
+                var (m, n, k) = ((int)row[0], (int)row[1], (int)row[2]);
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
-                        Check(ta, tb, m, n, k, 1f, 0.5f, pad: 2, parallel: false);
+                        Check(ta, tb, m, n, k, 1f, 0f);
+            }
+            foreach (var (m, n, k) in new[] { (7, 13, 97), (97, 127, 257), (13, 35, 1031), (200, 300, 150), (130, 130, 130) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        Check(ta, tb, m, n, k, -1.25f, 0.75f, pad: 17);
+                        Check(ta, tb, m, n, k, 1.5f, 0f, pad: 2, nanInC: true, parallel: false);
+                    }
+            Sgemm.KC = 37; Sgemm.MC = 18; Sgemm.NC = 80;
+            foreach (var (m, n, k) in new[] { (97, 127, 257), (40, 100, 75), (301, 45, 250) })
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        Check(ta, tb, m, n, k, 0.75f, 0.25f, pad: 3, parallel: false);
+                        Check(ta, tb, m, n, k, 0.75f, 0.25f, pad: 3, parallel: true);
+                    }
         }
         finally
         {
-            Sgemm.ForceScalar = false;
+            Sgemm.Isa = before;   // also restores the default blocks
+        }
+    }
+
+    /// <summary>Weights packed once (<see cref="Sgemm.PackA"/>) and reused by <see cref="Sgemm.MultiplyPacked"/> on every path.</summary>
+    [Theory]
+    [MemberData(nameof(SupportedPaths))]
+    public void PackedAOnEveryPath(CpuIsa path)
+    {
+        var before = Sgemm.Isa;
+        try
+        {
+            Sgemm.Isa = path;
+            foreach (var (m, n, k, ta) in new[] { (64, 3136 / 7, 576, false), (13, 65, 97, true), (97, 33, 1031, false) })
+            {
+                var rng = new Random(m + n + k);
+                float[] a = Random(rng, m * k), b = Random(rng, k * n), c = new float[m * n], expected = new float[m * n];
+                Reference(ta, false, m, n, k, 1f, a, ta ? m : k, b, n, 0f, expected, n);
+                float[] packed = new float[Sgemm.PackedALength(m, k) + 16];
+                fixed (float* pa = a, pb = b, pc = c, pp = packed)
+                {
+                    float* aligned = (float*)(((nint)pp + 63) & ~(nint)63);
+                    Sgemm.PackA(ta, m, k, pa, ta ? m : k, aligned);
+                    Sgemm.MultiplyPacked(m, n, k, aligned, false, pb, n, 0f, pc, n);
+                }
+                for (int i = 0; i < c.Length; i++)
+                    Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"{path} packed ({m},{n},{k}) at {i}: {c[i]} vs {expected[i]}");
+            }
+        }
+        finally
+        {
+            Sgemm.Isa = before;
         }
     }
 }

@@ -10,13 +10,16 @@ namespace Sifa.Tensors.Cpu;
 /// 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers of AVX2; each k-step does 12 FMAs
 /// against 8 loads, which keeps both FMA ports busy.
 /// </summary>
-internal static unsafe class MicroKernel
+internal static unsafe partial class MicroKernel
 {
     /// <summary>Rows of the register tile (values of A per k-step).</summary>
     public const int MR = 6;
 
     /// <summary>Columns of the register tile (values of B per k-step).</summary>
     public const int NR = 16;
+
+    /// <summary>The widest tile of any path (scratch buffers for edge tiles are sized by it).</summary>
+    public const int MaxNR = 32;
 
     /// <summary>
     /// C[0..6, 0..16) = alpha · Ap·Bp + beta · C (beta = 0 never reads C). Ap is a packed 6×kc panel

@@ -11,7 +11,7 @@ namespace Sifa.Tensors.Cpu;
 /// </summary>
 internal static unsafe class Packing
 {
-    private const int MR = MicroKernel.MR, NR = MicroKernel.NR;
+    private const int MR = MicroKernel.MR;
 
     /// <summary>
     /// Packs rows [i0, i0+mc) and inner indices [p0, p0+kc) of op(A) into ⌈mc/6⌉ panels of 6·kc floats,
@@ -104,11 +104,12 @@ internal static unsafe class Packing
     }
 
     /// <summary>
-    /// Packs inner indices [p0, p0+kc) and columns [j0, j0+nc) of op(B) into ⌈nc/16⌉ panels of 16·kc floats,
-    /// panel layout [p][column]; columns past nc are zero. <paramref name="dst"/> must be 32-byte aligned.
+    /// Packs inner indices [p0, p0+kc) and columns [j0, j0+nc) of op(B) into ⌈nc/NR⌉ panels of NR·kc floats
+    /// (NR = 16 or 32, the kernel's width), panel layout [p][column]; columns past nc are zero.
+    /// <paramref name="dst"/> must be 64-byte aligned.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackB(bool transB, float* b, long ldb, int p0, int kc, int j0, int nc, float* dst)
+    public static void PackB(bool transB, float* b, long ldb, int p0, int kc, int j0, int nc, float* dst, int NR)
     {
         for (int jr = 0; jr < nc; jr += NR, dst += (long)NR * kc)
         {
@@ -116,12 +117,18 @@ internal static unsafe class Packing
             if (!transB)
             {
                 float* src = b + (long)p0 * ldb + j0 + jr;
-                if (nr == NR && Avx.IsSupported)
+                if (nr == NR && NR == 32 && Avx512F.IsSupported)
                     for (int p = 0; p < kc; p++, src += ldb)
                     {
                         float* d = dst + p * NR;
-                        Avx.StoreAligned(d, Avx.LoadVector256(src));
-                        Avx.StoreAligned(d + 8, Avx.LoadVector256(src + 8));
+                        Avx512F.StoreAligned(d, Avx512F.LoadVector512(src));
+                        Avx512F.StoreAligned(d + 16, Avx512F.LoadVector512(src + 16));
+                    }
+                else if (nr == NR && Avx.IsSupported)
+                    for (int p = 0; p < kc; p++, src += ldb)
+                    {
+                        float* d = dst + p * NR;
+                        for (int q = 0; q < NR; q += 8) Avx.StoreAligned(d + q, Avx.LoadVector256(src + q));
                     }
                 else
                     for (int p = 0; p < kc; p++, src += ldb)
@@ -137,10 +144,8 @@ internal static unsafe class Packing
                 int p = 0;
                 if (nr == NR && Avx.IsSupported)
                     for (; p + 8 <= kc; p += 8)
-                    {
-                        TransposeStore(src + p, ldb, dst + p * NR);
-                        TransposeStore(src + 8 * ldb + p, ldb, dst + p * NR + 8);
-                    }
+                        for (int q = 0; q < NR; q += 8)
+                            TransposeStore(src + q * ldb + p, ldb, dst + p * NR + q, NR);
                 for (; p < kc; p++)
                 {
                     float* d = dst + p * NR;
@@ -150,9 +155,9 @@ internal static unsafe class Packing
         }
     }
 
-    /// <summary>Reads 8 rows × 8 floats at <paramref name="s"/> and writes them transposed with row stride 16.</summary>
+    /// <summary>Reads 8 rows × 8 floats at <paramref name="s"/> and writes them transposed with row stride <paramref name="NR"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransposeStore(float* s, long lds, float* d)
+    private static void TransposeStore(float* s, long lds, float* d, int NR)
     {
         Transpose8x8(Avx.LoadVector256(s), Avx.LoadVector256(s + lds), Avx.LoadVector256(s + 2 * lds),
             Avx.LoadVector256(s + 3 * lds), Avx.LoadVector256(s + 4 * lds), Avx.LoadVector256(s + 5 * lds),

@@ -6,8 +6,10 @@ namespace Sifa.Tensors.Cpu;
 
 /// <summary>
 /// Single-precision matrix product on row-major matrices: a GotoBLAS/BLIS-style packed SGEMM.
-/// op(A) is packed in MC×KC blocks of 6-row panels (kept in L2), op(B) in KC×16 panels packed just in time
-/// (kept for the later row blocks), and a 6×16 register-blocked AVX2/FMA micro-kernel sweeps them; transposed
+/// op(A) is packed in MC×KC blocks of 6-row panels (kept in L2), op(B) in KC×NR panels packed just in time
+/// (kept for the later row blocks), and a 6×NR register-blocked micro-kernel sweeps them: 6×32 on AVX-512 (zmm),
+/// 6×16 on AVX2/FMA, 6×16 scalar as the reference; the path is chosen at start-up (<see cref="CpuFeatures.Best"/>)
+/// and the blocks are sized from the machine's L1d/L2 (<see cref="DefaultBlocks"/>); transposed
 /// operands are handled while packing, so all four cases run the same kernel. On several cores
 /// (<see cref="GemmWorkers"/>) the columns of C are handed out dynamically with op(A) packed once and shared,
 /// or, for a very large A (or a much smaller B), C is cut into row or column stripes. A single row or column
@@ -15,13 +17,58 @@ namespace Sifa.Tensors.Cpu;
 /// </summary>
 internal static unsafe class Sgemm
 {
-    private const int MR = MicroKernel.MR, NR = MicroKernel.NR;
+    private const int MR = MicroKernel.MR, MaxNR = MicroKernel.MaxNR;
 
-    // Block sizes (tuned on a 2-core Zen 4: 32 KiB L1d, 1 MiB L2 per core). Fields, not constants, so a
-    // tuning harness can change them; the blocks are re-balanced per call so edges get no runt blocks.
-    internal static int KC = 384;
-    internal static int MC = 144;
-    internal static int NC = 2048;
+    // The active path and its panel width (32 floats for AVX-512, 16 otherwise). Every path packs op(A) in 6-row
+    // panels; a packed op(A) (PackA) is cut into k-blocks of KC, so it must be used before the path or KC changes.
+    private static CpuIsa s_isa = CpuFeatures.Best;
+    private static int NR = NrOf(CpuFeatures.Best);
+
+    // Block sizes (KC·NR floats of B stay in L1d, MC·KC of A in L2). Fields, not constants, so a tuning harness
+    // (SIFA_GEMM_BLOCKS=kc,mc,nc) or a test can change them; the blocks are re-balanced per call so edges get no
+    // runt blocks.
+    internal static int KC = DefaultBlocks(CpuFeatures.Best).Kc, MC = DefaultBlocks(CpuFeatures.Best).Mc, NC = DefaultBlocks(CpuFeatures.Best).Nc;
+
+    /// <summary>
+    /// Test and benchmark hook: the micro-kernel in use (default <see cref="CpuFeatures.Best"/>). Setting it also
+    /// resets the blocks to that path's defaults. Only a path the machine supports may be chosen.
+    /// </summary>
+    internal static CpuIsa Isa
+    {
+        get => s_isa;
+        set
+        {
+            if (!CpuFeatures.Supports(value)) throw new PlatformNotSupportedException($"SGEMM path {value} is not supported on this machine (best: {CpuFeatures.Best})");
+            s_isa = value;
+            NR = NrOf(value);
+            ResetBlocks();
+        }
+    }
+
+    private static int NrOf(CpuIsa isa) => isa == CpuIsa.Avx512 ? MicroKernel.NR512 : MicroKernel.NR;
+
+    /// <summary>
+    /// Blocks for a path from the cache sizes: KC so that a KC×NR panel of B fills ~3/4 of L1d (the AVX2 tuning
+    /// on a 32 KiB L1d: 384 × 16), MC so that an MC×KC block of A fills ~1/5 of L2 (the tuned 144 × 384 on a
+    /// 1 MiB L2; the rest holds the B panels swept and C). SIFA_GEMM_BLOCKS=kc,mc,nc overrides them (tuning).
+    /// </summary>
+    internal static (int Kc, int Mc, int Nc) DefaultBlocks(CpuIsa isa)
+    {
+        int nr = NrOf(isa);
+        int kc = Math.Clamp(CpuFeatures.L1DataBytes * 3 / 4 / (nr * sizeof(float)) / 8 * 8, 64, 1024);
+        int mc = Math.Clamp((int)Math.Round(0.21 * CpuFeatures.L2Bytes / (kc * sizeof(float)) / MR) * MR, 4 * MR, 1024);
+        int nc = 2048;
+        var env = Environment.GetEnvironmentVariable("SIFA_GEMM_BLOCKS")?.Split(',');
+        if (env is { Length: 3 } && int.TryParse(env[0], out int k) && int.TryParse(env[1], out int m) && int.TryParse(env[2], out int n)
+            && k > 0 && m > 0 && n > 0)
+            (kc, mc, nc) = (k, m, n);
+        return (kc, mc, nc);
+    }
+
+    private static void ResetBlocks() => (KC, MC, NC) = DefaultBlocks(s_isa);
+
+    /// <summary>The active path and blocks, e.g. <c>avx512 6x32 kc=192 mc=288 nc=2048</c>.</summary>
+    internal static string Describe() => $"{CpuFeatures.Name(s_isa)} {MR}x{NR} kc={KC} mc={MC} nc={NC}";
 
     /// <summary>Problems with fewer multiply-adds than this run on one thread (fork/join would cost more).</summary>
     internal static long ParallelThreshold = 1L << 21;
@@ -31,9 +78,6 @@ internal static unsafe class Sgemm
 
     /// <summary>Work (flops) of the smallest column chunk a thread claims when op(A) is shared.</summary>
     internal static long MinChunkFlops = 1L << 24;
-
-    /// <summary>Test hook: forces the portable scalar micro-kernel even when AVX2/FMA is available.</summary>
-    internal static bool ForceScalar { get; set; }
 
     /// <summary>
     /// C = alpha · op(A) · op(B) + beta · C, row-major. op(A) is M×K (A is K×M with lda ≥ M when transposed),
@@ -227,15 +271,16 @@ internal static unsafe class Sgemm
     private static void Serial(bool transA, bool transB, int m, int n, int k, int kc, float alpha,
         float* a, long lda, float* b, long ldb, float beta, float* c, long ldc, float* packedA)
     {
+        int NR = Sgemm.NR;   // read once, so the packing and the kernel of this call always agree
+        CpuIsa isa = s_isa;
         // Even block sizes (rounded to the register tile) avoid a thin last block that wastes a whole pass.
         int mcMax = Balance(m, MC, MR), ncMax = Balance(n, NC, NR);
         long mPanelsAll = (m + MR - 1) / MR;
         float* bufA = packedA != null ? null : PackBuffers.A((long)mcMax * kc + 16);
         float* bufB = PackBuffers.B((long)ncMax * kc + 16);
-        float* tile = stackalloc float[MR * NR];
+        float* tile = stackalloc float[MR * MaxNR];
         float* scale = stackalloc float[4];   // [alpha, beta of this k-block, 1, 0] for the kernels
         scale[0] = alpha; scale[2] = 1f; scale[3] = 0f;
-        bool simd = Fma.IsSupported && Avx2.IsSupported && !ForceScalar;
 
         for (int jc = 0; jc < n; jc += ncMax)
         {
@@ -265,7 +310,7 @@ internal static unsafe class Sgemm
                         int rowsLeft = 0, rowsPerCall = 0, nextRow = 0;
                         if (ic == 0)
                         {
-                            Packing.PackB(transB, b, ldb, pc, kb, jc + jr, nr, bp);
+                            Packing.PackB(transB, b, ldb, pc, kb, jc + jr, nr, bp, NR);
                             if (!transB && jr + NR < nc && Sse.IsSupported)
                             {
                                 nextB = b + (long)pc * ldb + jc + jr + NR;
@@ -284,24 +329,20 @@ internal static unsafe class Sgemm
                                 for (; nextRow < end; nextRow++)
                                 {
                                     float* row = nextB + nextRow * ldb;
-                                    Sse.Prefetch0(row);
-                                    Sse.Prefetch0(row + NR - 1);   // the 16 floats may straddle two lines
+                                    // The NR floats may straddle one line more than NR/16.
+                                    for (int q = 0; q < NR; q += 16) Sse.Prefetch0(row + q);
+                                    Sse.Prefetch0(row + NR - 1);
                                 }
                             }
                             float* ap = blockA + (long)ir * kb;
                             float* cij = cBase + ir * ldc;
-                            if (mr == MR && nr == NR)
-                            {
-                                if (simd) MicroKernel.Avx2Fma6x16(kb, ap, bp, cij, ldc, scale);
-                                else MicroKernel.Scalar6x16(kb, ap, bp, cij, ldc, scale);
-                            }
+                            if (mr == MR && nr == NR) Kernel(isa, kb, ap, bp, cij, ldc, scale);
                             else
                             {
-                                // Edge tile: the packed panels are zero-padded, so compute the full 6×16 tile
+                                // Edge tile: the packed panels are zero-padded, so compute the full 6×NR tile
                                 // into a scratch buffer and merge only the valid part.
-                                if (simd) MicroKernel.Avx2Fma6x16(kb, ap, bp, tile, NR, scale + 2);
-                                else MicroKernel.Scalar6x16(kb, ap, bp, tile, NR, scale + 2);
-                                MergeTile(tile, mr, nr, alpha, betaBlock, cij, ldc);
+                                Kernel(isa, kb, ap, bp, tile, NR, scale + 2);
+                                MergeTile(tile, NR, mr, nr, alpha, betaBlock, cij, ldc);
                             }
                         }
                     }
@@ -310,8 +351,16 @@ internal static unsafe class Sgemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(CpuIsa isa, int kb, float* ap, float* bp, float* c, long ldc, float* scale)
+    {
+        if (isa == CpuIsa.Avx512) MicroKernel.Avx512Fma6x32(kb, ap, bp, c, ldc, scale);
+        else if (isa == CpuIsa.Avx2) MicroKernel.Avx2Fma6x16(kb, ap, bp, c, ldc, scale);
+        else MicroKernel.Scalar6x16(kb, ap, bp, c, ldc, scale);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MergeTile(float* tile, int mr, int nr, float alpha, float beta, float* c, long ldc)
+    private static void MergeTile(float* tile, int NR, int mr, int nr, float alpha, float beta, float* c, long ldc)
     {
         for (int r = 0; r < mr; r++)
         {
