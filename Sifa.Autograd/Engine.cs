@@ -11,7 +11,10 @@ public static class Engine
     /// </summary>
     /// <param name="root">The output to differentiate.</param>
     /// <param name="seed">d(loss)/d(root); may be omitted only for one-element roots.</param>
-    public static void Backward(Variable root, Tensor? seed = null)
+    /// <param name="onGradReady">Called with each leaf as soon as its <see cref="Variable.Grad"/> is final for this pass
+    /// (every contribution summed), while the rest of backward still runs: data-parallel training starts reducing a
+    /// bucket of gradients there. Leaves the pass does not reach are not reported.</param>
+    public static void Backward(Variable root, Tensor? seed = null, Action<Variable>? onGradReady = null)
     {
         if (seed == null)
         {
@@ -46,6 +49,8 @@ public static class Engine
                     else v.Grad = g.IsContiguous && owned.Add(g.Storage) ? g : g.Clone();
                 }
                 pool.Drop(g, owned);
+                // A leaf appears once in the order, after every node that feeds it: its gradient is final here.
+                if (v.RequiresGrad) onGradReady?.Invoke(v);
                 continue;
             }
             var node = (Node)item;

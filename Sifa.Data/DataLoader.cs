@@ -58,6 +58,14 @@ public sealed record DataLoaderOptions
 
     /// <summary>Called (from a worker thread) the first time each bad sample is met.</summary>
     public Action<BadSampleInfo>? OnBadSample { get; init; }
+
+    /// <summary>Data-parallel sharding: this process loads only shard <see cref="ShardIndex"/> of
+    /// <see cref="ShardCount"/> of every batch (<see cref="VideoDataLoader.ShardRange"/>); the batch count, the epoch's
+    /// order and each sample's random state stay those of the whole job.</summary>
+    public int ShardIndex { get; init; }
+
+    /// <summary>The number of shards (data-parallel ranks); 1 loads whole batches.</summary>
+    public int ShardCount { get; init; } = 1;
 }
 
 /// <summary>A batch: clips (N * V, T, 3, H, W), their labels and the dataset indices they came from.</summary>
@@ -124,6 +132,20 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
         if (Options.Workers < 0) throw new ArgumentException("Workers cannot be negative");
         if (Options.PrefetchBatches <= 0) throw new ArgumentException("PrefetchBatches must be positive");
         if (Options.MaxReplacements < 0) throw new ArgumentException("MaxReplacements cannot be negative");
+        if (Options.ShardCount < 1 || (uint)Options.ShardIndex >= (uint)Options.ShardCount)
+            throw new ArgumentException($"shard {Options.ShardIndex} of {Options.ShardCount} does not exist");
+    }
+
+    /// <summary>
+    /// The part of a batch of <paramref name="count"/> samples (from epoch position <paramref name="start"/>) that
+    /// shard <paramref name="shard"/> of <paramref name="shards"/> loads: a contiguous run, sizes differing by at most
+    /// one, empty when the batch has fewer samples than shards. The shards of a batch are disjoint and cover it in order.
+    /// </summary>
+    /// <returns>The first epoch position and the number of samples.</returns>
+    public static (int Start, int Count) ShardRange(int start, int count, int shard, int shards)
+    {
+        int a = (int)((long)count * shard / shards), b = (int)((long)count * (shard + 1) / shards);
+        return (start + a, b - a);
     }
 
     /// <summary>The dataset.</summary>
@@ -203,12 +225,19 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
     /// <returns>The batches, in order.</returns>
     public IEnumerable<VideoBatch> GetEpoch(int epoch, CancellationToken cancellationToken = default)
     {
-        using var run = new EpochRun(this, epoch, cancellationToken);
-        for (int b = 0; b < run.BatchCount; b++)
-        {
-            var batch = run.Take(b);
+        foreach (var batch in GetEpochBatches(epoch, cancellationToken))
             if (batch != null) yield return batch;
-        }
+    }
+
+    /// <summary>One entry per batch of the epoch (<see cref="BatchesPerEpoch"/>), null where no sample of this
+    /// shard's part of it loaded (or the part is empty): data-parallel ranks stay in step over such batches.</summary>
+    /// <param name="epoch">The epoch.</param>
+    /// <param name="cancellationToken">Cancels loading.</param>
+    /// <returns>The batches, in order.</returns>
+    public IEnumerable<VideoBatch?> GetEpochBatches(int epoch, CancellationToken cancellationToken = default)
+    {
+        using var run = new EpochRun(this, epoch, cancellationToken);
+        for (int b = 0; b < run.BatchCount; b++) yield return run.Take(b);
     }
 
     /// <summary>The batches of one epoch, asynchronously.</summary>
@@ -288,6 +317,8 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
         private readonly int _epoch, _batchSize, _prefetch;
         private readonly int[] _order;
         private readonly int _total;
+        // This shard's epoch positions, batch after batch: batch b holds _positions[_start[b] .. _start[b + 1]).
+        private readonly int[] _positions, _start, _batchOf;
         private readonly Slot?[] _slots;
         private readonly CancellationTokenSource _cts;
         private readonly Thread[] _threads;
@@ -311,13 +342,23 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
             _prefetch = o.PrefetchBatches;
             _order = EpochOrder(loader.Dataset.Count, o.Shuffle, o.Seed, epoch);
             BatchCount = loader.BatchesPerEpoch;
-            _total = Math.Min(_order.Length, BatchCount * _batchSize);
+            int epochSamples = Math.Min(_order.Length, BatchCount * _batchSize);
             _slots = new Slot?[BatchCount];
+            _start = new int[BatchCount + 1];
+            var positions = new List<int>(epochSamples / o.ShardCount + BatchCount);
+            var batchOf = new List<int>(positions.Capacity);
             for (int b = 0; b < BatchCount; b++)
             {
-                int n = Math.Min(_batchSize, _total - b * _batchSize);
+                var (first, n) = ShardRange(b * _batchSize, Math.Min(_batchSize, epochSamples - b * _batchSize), o.ShardIndex, o.ShardCount);
+                _start[b] = positions.Count;
+                for (int k = 0; k < n; k++) { positions.Add(first + k); batchOf.Add(b); }
                 _slots[b] = new Slot { Items = new (VideoSample, int)?[n], Remaining = n };
+                if (n == 0) _slots[b]!.Done.TrySetResult(null);
             }
+            _start[BatchCount] = positions.Count;
+            _positions = positions.ToArray();
+            _batchOf = batchOf.ToArray();
+            _total = _positions.Length;
             _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             _threads = new Thread[o.Workers];
             for (int w = 0; w < _threads.Length; w++)
@@ -338,7 +379,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
                 {
                     int pos = Interlocked.Increment(ref _next) - 1;
                     if (pos >= _total) return;
-                    int b = pos / _batchSize;
+                    int b = _batchOf[pos];
                     lock (_gate)
                     {
                         while (b >= _consumed + _prefetch && !ct.IsCancellationRequested) Monitor.Wait(_gate, 200);
@@ -356,11 +397,11 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
 
         private void LoadPosition(int pos, CancellationToken ct)
         {
-            int b = pos / _batchSize;
+            int b = _batchOf[pos];
             var slot = _slots[b]!;
             try
             {
-                slot.Items[pos % _batchSize] = _loader.LoadSample(_epoch, _order[pos], ct);
+                slot.Items[pos - _start[b]] = _loader.LoadSample(_epoch, _order[_positions[pos]], ct);
             }
             catch (Exception e)
             {
@@ -401,7 +442,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
             var slot = _slots[b]!;
             if (_cts.IsCancellationRequested) ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
             if (_threads.Length == 0)
-                for (int pos = b * _batchSize; pos < b * _batchSize + slot.Items.Length; pos++) LoadPosition(pos, _cts.Token);
+                for (int pos = _start[b]; pos < _start[b + 1]; pos++) LoadPosition(pos, _cts.Token);
             try
             {
                 slot.Done.Task.Wait(_cts.Token);
@@ -416,7 +457,7 @@ public sealed class VideoDataLoader : IEnumerable<VideoBatch>
             var slot = _slots[b]!;
             if (_cts.IsCancellationRequested) ThrowFailure(FirstError() ?? new OperationCanceledException(_cts.Token));
             if (_threads.Length == 0)
-                for (int pos = b * _batchSize; pos < b * _batchSize + slot.Items.Length; pos++) LoadPosition(pos, _cts.Token);
+                for (int pos = _start[b]; pos < _start[b + 1]; pos++) LoadPosition(pos, _cts.Token);
             try
             {
                 await slot.Done.Task.WaitAsync(_cts.Token).ConfigureAwait(false);

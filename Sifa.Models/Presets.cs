@@ -12,7 +12,7 @@ public static class Presets
     private static readonly string[] Architectures =
     {
         "c2d-r50", "sifa-r50", "sifa-r101", "swin-t", "swin-s", "swin-b", "sifa-swin-t", "sifa-swin-s", "sifa-swin-b",
-        "c2d-tiny", "sifa-tiny",
+        "c2d-tiny", "sifa-tiny", "sifa-r50-official", "sifa-r101-official", "sifa-swin-b-official",
     };
 
     /// <summary>
@@ -56,6 +56,18 @@ public static class Presets
         if (!Architectures.Contains(basis.Preset))
             throw new ArgumentException($"unknown model '{spec.Preset}'; presets: {string.Join(", ", Names)}");
         basis.Validate();
+        if (OfficialPresets.Names.Contains(basis.Preset))
+        {
+            // The official networks keep their own stage layout (null stages: theirs) and take SIFA blocks only.
+            var official = basis.SifaOptionsFrom(OfficialPresets.DefaultSifa(basis.Preset));
+            if (official.Block != TemporalBlock.Sifa)
+                throw new ArgumentException($"temporal_block (--temporal-block) {ModelSpec.Kebab(official.Block)} is for the paper's ResNet presets; {basis.Preset} takes SIFA blocks only");
+            return basis with
+            {
+                Preset = name, StemStride = basis.StemStride ?? OfficialPresets.DefaultStemStride, SifaK = official.K,
+                SifaOffsets = official.Offsets, SifaLastFrame = official.LastFrame, SifaVariant = null, TemporalBlock = null,
+            };
+        }
         bool swin = basis.Preset.Contains("swin", StringComparison.Ordinal), resnet50 = basis.Preset is "c2d-r50" or "sifa-r50" or "sifa-r101";
         int[] stages = basis.Preset switch
         {
@@ -96,6 +108,7 @@ public static class Presets
     {
         gen ??= new Generator(0);
         var full = Resolve(spec);
+        if (OfficialPresets.Names.Contains(full.Preset)) return OfficialPresets.Create(full, gen);
         var arch = Derived.TryGetValue(full.Preset, out var d) ? d.Preset : full.Preset;
         int numClasses = full.NumClasses, image = full.Image, stride = full.StemStride!.Value;
         int[] stages = full.SifaStages!;

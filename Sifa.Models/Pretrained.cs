@@ -31,6 +31,12 @@ public sealed record PretrainedReport(
     IReadOnlyList<string> KeptAtInit,
     IReadOnlyList<string> Ignored)
 {
+    /// <summary>
+    /// Further lines for the summary: the official layout mapping (<see cref="OfficialKeys"/>) and the checkpoint entries
+    /// beside the state dict that were skipped (e.g. <c>skipped argparse.Namespace 'opt'</c>: read as data, never executed).
+    /// </summary>
+    public IReadOnlyList<string> Notes { get; init; } = Array.Empty<string>();
+
     /// <summary>A short multi-line summary.</summary>
     /// <returns>The text.</returns>
     public string Summary()
@@ -48,6 +54,7 @@ public sealed record PretrainedReport(
             lines.Add($"  kept at init (not in checkpoint): {KeptAtInit.Count} SIFA key(s): {string.Join(", ", KeptAtInit)}");
         if (Ignored.Count > 0)
             lines.Add($"  ignored (derived, recomputed): {Ignored.Count} key(s)");
+        foreach (var n in Notes) lines.Add($"  {n}");
         return string.Join(Environment.NewLine, lines);
     }
 }
@@ -81,8 +88,9 @@ public static class Pretrained
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
-        var (source, format, container) = ReadCheckpoint(path);
+        var (source, format, container, skipped) = ReadCheckpoint(path);
         var report = Apply(model, source, path, format, container);
+        if (skipped.Count > 0) report = report with { Notes = report.Notes.Concat(skipped).ToList() };
         log?.WriteLine(report.Summary());
         return report;
     }
@@ -102,6 +110,16 @@ public static class Pretrained
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(source);
+        var notes = new List<string>();
+        var ignored = new List<string>();
+        var official = model as IOfficialLayout;
+        if (official != null)
+        {
+            var mapping = OfficialKeys.Map(source, model);
+            source = mapping.Items;
+            ignored.AddRange(mapping.Ignored);
+            if (mapping.Describe() is { } line) notes.Add(line);
+        }
         var modelShapes = new Dictionary<string, int[]>();
         var modelOrder = new List<string>();
         foreach (var kv in model.StateDict())
@@ -117,7 +135,6 @@ public static class Pretrained
 
         var loaded = new List<string>();
         var inflated = new List<InflatedKey>();
-        var ignored = new List<string>();
         var unexpected = new List<string>();
         var mismatched = new List<ShapeMismatch>();
         var classifierMismatch = new List<string>();
@@ -161,7 +178,7 @@ public static class Pretrained
         {
             if (given.Contains(k) || IsDerived(k)) continue;
             if (reinit.Contains(k)) continue;
-            if (IsSifa(k)) keptAtInit.Add(k);
+            if (IsSifa(k) || official?.KeptAtInitWhenMissing(k) == true) keptAtInit.Add(k);
             else missing.Add(k);
         }
 
@@ -171,7 +188,7 @@ public static class Pretrained
         var r = model.LoadStateDict(toLoad, strict: false, source: sourceName);
         if (r.UnexpectedKeys.Count > 0 || r.MismatchedKeys.Count > 0 || r.LoadedKeys.Count != toLoad.Count)
             throw new InvalidOperationException($"{sourceName}: internal error: validated keys did not load: {r.Describe()}");
-        return new PretrainedReport(sourceName, format, containerKey, loaded, inflated, reinit, keptAtInit, ignored);
+        return new PretrainedReport(sourceName, format, containerKey, loaded, inflated, reinit, keptAtInit, ignored) { Notes = notes };
     }
 
     /// <summary>
@@ -195,16 +212,16 @@ public static class Pretrained
         return Tensor.FromArray(dst, o, i, s, kernel.Shape[2], kernel.Shape[3]);
     }
 
-    private static (List<KeyValuePair<string, Tensor>> Items, string Format, string? Container) ReadCheckpoint(string path)
+    private static (List<KeyValuePair<string, Tensor>> Items, string Format, string? Container, IReadOnlyList<string> Skipped) ReadCheckpoint(string path)
     {
         if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {
             var c = SafeTensors.Read(path);
-            return (c.Tensors.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.Tensor)).ToList(), "safetensors", null);
+            return (c.Tensors.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.Tensor)).ToList(), "safetensors", null, Array.Empty<string>());
         }
         var sd = PthFile.LoadStateDict(path);
         var fmt = sd.Format == PthFormat.Zip ? "zip" : sd.Format.ToString().ToLowerInvariant();
-        return (sd.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.Tensor)).ToList(), fmt, sd.ContainerKey);
+        return (sd.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.Tensor)).ToList(), fmt, sd.ContainerKey, sd.SkippedEntries);
     }
 
     private static string LastSegment(string key)

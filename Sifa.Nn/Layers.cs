@@ -126,17 +126,23 @@ public sealed class BatchNorm2d : Module, IForward
     /// <summary>Number of training batches seen (a 0-d tensor).</summary>
     public Tensor NumBatchesTracked => _numBatches.Tensor;
 
+    /// <summary>When set, training-mode batch statistics span every rank of a data-parallel job
+    /// (<see cref="SyncBatchNorm"/>); null (the default) normalises with this process's batch only.</summary>
+    public IBatchStatisticsReducer? StatisticsReducer { get; set; }
+
     /// <summary>Normalises <c>(N, C, H, W)</c>.</summary>
     /// <param name="x">The input.</param>
     /// <returns>The output.</returns>
-    public Variable Forward(Variable x) =>
-        Counted(Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps));
+    public Variable Forward(Variable x) => StatisticsReducer != null && IsTraining
+        ? Counted(SyncBatchNorm.Forward(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, relu: false, StatisticsReducer))
+        : Counted(Ops.BatchNorm2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps));
 
     /// <summary>relu(Forward(x)) in one fused op (<see cref="Ops.BatchNormRelu2d"/>): the conv–BN–ReLU pattern of ResNets.</summary>
     /// <param name="x">The input.</param>
     /// <returns>The output, max(·, 0).</returns>
-    public Variable ForwardRelu(Variable x) =>
-        Counted(Ops.BatchNormRelu2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps));
+    public Variable ForwardRelu(Variable x) => StatisticsReducer != null && IsTraining
+        ? Counted(SyncBatchNorm.Forward(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, relu: true, StatisticsReducer))
+        : Counted(Ops.BatchNormRelu2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps));
 
     // A training forward counts one more batch in num_batches_tracked.
     private Variable Counted(Variable y)

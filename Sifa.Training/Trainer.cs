@@ -46,6 +46,9 @@ public sealed class Trainer
     /// <summary>The settings.</summary>
     public TrainerOptions Options { get; }
 
+    /// <summary>Data-parallel training over several processes (null: this process alone; see <see cref="DataParallel"/>).</summary>
+    public DataParallel? Parallel { get; init; }
+
     private static void CheckLabels(IVideoDataset data, string split, int classes)
     {
         if (data.Count == 0) throw new DatasetException($"the {split} data has no samples");
@@ -70,19 +73,24 @@ public sealed class Trainer
     public IReadOnlyList<EpochMetrics> Run(CancellationToken cancellationToken = default)
     {
         var o = Options;
-        var store = new CheckpointStore(o.OutDir, _log);
+        var dp = Parallel;
+        bool root = dp?.IsRoot ?? true;
+        var store = root ? new CheckpointStore(o.OutDir, _log) : null; // only rank 0 reads and writes the run folder
         _model.To(o.Device);
         var opt = OptimizerFactory.Create(_model, o);
-        var loader = new VideoDataLoader(_train, new DataLoaderOptions
+        var lo = new DataLoaderOptions
         {
             BatchSize = o.BatchSize, Shuffle = true, Seed = o.Seed, Workers = o.Workers, DropLast = _train.Count >= 2 * o.BatchSize,
             Strict = o.StrictData, BadSamples = BadSamplePolicy.Drop, OnBadSample = b => ReportBadSample("training", b),
-        });
+        };
+        dp?.Attach(_model, opt, o.BatchSize);
+        var loader = new VideoDataLoader(_train, dp?.Shard(lo) ?? lo);
         long stepsPerEpoch = OptimizerStepsPerEpoch(loader.BatchesPerEpoch, o.Accumulate), total = stepsPerEpoch * o.Epochs;
         long warmup = o.WarmupEpochs > 0 ? (long)Math.Round(o.WarmupEpochs * stepsPerEpoch) : o.WarmupSteps;
         var sched = new CosineSchedule(opt, Math.Min(warmup, Math.Max(0, total - 1)), total, o.WarmupStartFactor, o.MinLr);
         int startEpoch = 0;
-        var at = store.Begin(o.Resume, o.Overwrite, _model, opt); // loads into the device tensors
+        var at = store?.Begin(o.Resume, o.Overwrite, _model, opt); // loads into the device tensors
+        if (dp != null) at = dp.Start(at, _model, opt); // every rank starts from rank 0's state
         if (at != null)
         {
             sched.StepCount = at.ScheduleStep;
@@ -91,13 +99,14 @@ public sealed class Trainer
             _log.WriteLine($"resumed from {at.Source} after epoch {startEpoch} (step {at.ScheduleStep})");
         }
         else sched.StepCount = 0;
-        store.WriteMetrics(History);
+        store?.WriteMetrics(History);
 
         int endEpoch = o.StopAfterEpochs > 0 ? Math.Min(o.Epochs, startEpoch + o.StopAfterEpochs) : o.Epochs;
         for (int epoch = startEpoch; epoch < endEpoch; epoch++)
         {
             var sw = Stopwatch.StartNew();
             var tr = TrainEpoch(opt, sched, loader, epoch, sw, cancellationToken);
+            dp?.AverageBuffers(_model);
             var ev = Validate(epoch);
             var m = new EpochMetrics
             {
@@ -107,9 +116,10 @@ public sealed class Trainer
                 TrainBadSamples = tr.BadSamples, ValBadSamples = ev.Skipped, SkippedSteps = tr.SkippedSteps,
             };
             History.Add(m);
-            store.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History); // metrics follow the commit, never run ahead of it
-            store.AppendMetrics(m);
-            store.WriteCurves(History);
+            store?.Save(_model, opt, epoch + 1, sched.StepCount, o.Seed, History); // metrics follow the commit, never run ahead of it
+            store?.AppendMetrics(m);
+            store?.WriteCurves(History);
+            dp?.Barrier($"checkpoint of epoch {epoch + 1}"); // nobody runs ahead of a checkpoint that is not complete
             var notes = new List<string>();
             if (m.TrainBadSamples > 0) notes.Add($"{m.TrainBadSamples} bad training samples");
             if (m.ValBadSamples > 0) notes.Add($"{m.ValBadSamples} bad validation samples");
@@ -142,8 +152,9 @@ public sealed class Trainer
     {
         if (_val == null) return EvalResult.None;
         var o = Options;
-        var ev = Evaluator.Evaluate(_model, _val, o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize, o.Workers, o.Seed,
+        var ev = Evaluator.Evaluate(_model, Parallel?.ShardOf(_val) ?? _val, o.EvalBatchSize > 0 ? o.EvalBatchSize : o.BatchSize, o.Workers, o.Seed,
             o.StrictData, b => ReportBadSample("validation", b with { Epoch = epoch }));
+        if (Parallel != null) ev = Parallel.Reduce(ev);
         if (ev.Skipped > o.BadSampleLimit(_val.Count)) throw TooManyBad("validation", epoch, ev.Skipped, _val.Count);
         if (ev.Samples == 0 && _val.Count > 0) throw new DatasetException($"epoch {epoch + 1}: no validation sample could be loaded{FirstBad("validation")}");
         return ev;
@@ -158,35 +169,61 @@ public sealed class Trainer
     private EpochOutcome TrainEpoch(Optimizer opt, CosineSchedule sched, VideoDataLoader loader, int epoch, Stopwatch sw, CancellationToken cancellationToken)
     {
         var o = Options;
-        StochasticSeeds.Reseed(_model, o.Seed, epoch);
+        var dp = Parallel;
+        StochasticSeeds.Reseed(_model, dp?.DropoutSeed(o.Seed) ?? o.Seed, epoch);
         _model.Train();
         var meter = new EpochMeter();
         int step = 0, steps = loader.BatchesPerEpoch, skipped = 0, samples = Math.Min(_train.Count, steps * o.BatchSize);
         long dropped0 = loader.SamplesDropped;
-        int Bad() => (int)(loader.SamplesDropped - dropped0);
-        bool progress = o.Progress && !Console.IsErrorRedirected;
+        int globalBad = 0; // data-parallel: the bad samples of all ranks, summed at each step
+        int Bad() => dp != null ? globalBad : (int)(loader.SamplesDropped - dropped0);
+        bool progress = o.Progress && !Console.IsErrorRedirected && (dp?.IsRoot ?? true);
         var accum = o.Accumulate > 1 ? new GradAccumulator(opt.Parameters) : null;
         try
         {
-            foreach (var batch in loader.GetEpoch(epoch, cancellationToken))
+            foreach (var batch in loader.GetEpochBatches(epoch, cancellationToken))
             {
+                if (batch == null && dp == null) continue; // ranks stay in step over a shard with no sample
                 step++;
                 if (Bad() > o.BadSampleLimit(samples)) throw TooManyBad("training", epoch, Bad(), samples);
-                float lv; int correct;
+                float lv; int correct, count = batch?.Count ?? 0;
                 bool stepTaken = true;
+                dp?.BeginStep(epoch, step);
                 // One step's activations and gradients live in a scope: their arrays are reused by the next step.
                 using (TensorScope.Begin())
                 {
-                    var logits = _model.Forward(new Variable(batch.Clips.ToDevice(o.Device)));
-                    var loss = Ops.CrossEntropy(logits, batch.Labels, o.LabelSmoothing);
+                    // A model with its own training loss (the official SIFA-Net's two heads) computes loss and scores.
+                    // With data parallelism a rank may hold no sample of this batch (batch null): it still joins the all-reduce.
+                    Variable? loss = null, logits = null;
+                    if (batch != null)
+                    {
+                        var clips = new Variable(batch.Clips.ToDevice(o.Device));
+                        (loss, logits) = _model is ITrainingLoss own
+                            ? own.TrainingLoss(clips, batch.Labels, o.LabelSmoothing)
+                            : TrainingOutputOf(_model.Forward(clips), batch.Labels, o.LabelSmoothing);
+                    }
                     opt.ZeroGrad();
-                    loss.Backward();
-                    lv = loss.Data.ToArray()[0];
+                    if (dp == null)
+                    {
+                        loss!.Backward();
+                        lv = loss.Data.ToArray()[0];
+                        correct = -1;
+                    }
+                    else
+                    {
+                        // Every rank ends with the gradients averaged over all and the totals of the global batch
+                        // (with accumulation: of each batch of the group, which the accumulator then sums as alone).
+                        float local = loss?.Data.ToArray()[0] ?? 0f;
+                        int ok = logits != null ? Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch!.Labels, 1) : 0;
+                        var t = dp.Backward(loss, local, count, ok, (int)(loader.SamplesDropped - dropped0));
+                        (lv, correct, count, globalBad) = (t.MeanLoss, t.Correct, t.Samples, t.BadSamples);
+                        if (count == 0) continue; // no rank had a sample of this batch
+                    }
                     float stepLoss = lv;
                     if (accum != null)
                     {
                         // The group's gradients are held until its last batch (or the epoch's), then stepped as one.
-                        accum.Add(batch.Count, lv);
+                        accum.Add(count, lv);
                         stepTaken = accum.Batches == o.Accumulate || step == steps;
                         if (stepTaken)
                         {
@@ -209,10 +246,10 @@ public sealed class Trainer
                     }
                     if (stepTaken) opt.Step();
                     opt.ZeroGrad(); // the gradients' arrays go back to the pool with the scope
-                    correct = Metrics.CountTopK(logits.Data.ToArray(), logits.Shape[1], batch.Labels, 1);
+                    if (dp == null) correct = Metrics.CountTopK(logits!.Data.ToArray(), logits.Shape[1], batch!.Labels, 1);
                 }
                 if (stepTaken) sched.Step();
-                if (stepTaken || float.IsFinite(lv)) meter.Add(lv, correct, batch.Count); // a held batch's NaN is reported when its group steps
+                if (stepTaken || float.IsFinite(lv)) meter.Add(lv, correct, count); // a held batch's NaN is reported when its group steps
                 if (progress)
                 {
                     double rate = meter.Samples / Math.Max(1e-9, sw.Elapsed.TotalSeconds);
@@ -252,7 +289,11 @@ public sealed class Trainer
         if (progress) Console.Error.Write("\r" + new string(' ', 79) + "\r");
     }
 
+    private static TrainingOutput TrainingOutputOf(Variable logits, int[] labels, float smoothing) =>
+        new(Ops.CrossEntropy(logits, labels, smoothing), logits);
+
     // Only after a step went non-finite: reads the gradients (and weights) back to name the first bad one.
+
     private string DescribeNonFinite(Optimizer opt, int epoch, int step, float loss, double norm)
     {
         var names = new Dictionary<Sifa.Autograd.Variable, string>(ReferenceEqualityComparer.Instance);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Sifa.Data;
+using Sifa.Distributed;
 using Sifa.Models;
 using Sifa.Nn;
 using Sifa.Tensors;
@@ -120,6 +121,8 @@ internal static class TrainCommands
         foreach (var o in new Option[] { outDir, epochs, batch, trainSize, resume, overwrite, lr, optim, wd, warmup, smoothing, clip, onNan, pretrained }) cmd.Add(o);
         var recipe = new RecipeOptions();
         recipe.AddTo(cmd, training: true);
+        var dist = new DistributedOptions();
+        dist.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             if (d.Models.ListRequested(pr)) return 0;
@@ -137,7 +140,9 @@ internal static class TrainCommands
             recipe.Check(pr, cmd, frames, size, training: true);
             opts.Validate(); // every setting (and the device) before any data is read
             Checks.Range("--train-size", pr.GetValue(trainSize), 1);
-            Checks.OutDir(opts.OutDir);
+            if (Launch.WorldRank == 0) Checks.OutDir(opts.OutDir); // only rank 0 writes the run folder
+            var dp = dist.Create(pr); // under mpirun only; rank 0 alone prints
+            var console = DistributedOptions.LogOf(dp);
             IVideoDataset train, val;
             var data = pr.GetValue(d.Data);
             if (data == null)
@@ -155,14 +160,17 @@ internal static class TrainCommands
                 train = FileDataset(data, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, true, data), frames: frameFiles);
                 val = FileDataset(vd, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, false, data), train.ClassNames, frameFiles);
             }
-            if (recipe.RecipeOf(pr) is { } rc) Console.WriteLine(RecipeOptions.Describe(rc, opts, (train as FileVideoDataset)?.Pipeline));
+            if (recipe.RecipeOf(pr) is { } rc) console.WriteLine(RecipeOptions.Describe(rc, opts, (train as FileVideoDataset)?.Pipeline));
             var net = Checks.BuildModel(d.Models.Spec(pr, train.ClassNames.Count, size), model, frames, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
-            Console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
+            if (dp != null) console.WriteLine($"data-parallel over {dp.Size} ranks ({dp.Collective.Name}): global batch {opts.BatchSize}, about {opts.BatchSize / dp.Size} per rank, batch norm {(dp.SyncBatchNorm ? "synchronised" : "per rank")}");
+            console.WriteLine($"train {model} ({net.ParameterCount():N0} parameters) on {(data ?? SyntheticMotionDataset.Name)}: {train.Count} train / {val.Count} val clips listed, {frames}x{size}x{size}, out {opts.OutDir}");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var hist = new Trainer(net, train, val, opts).Run(); // a failed checkpoint write (OutputWriteException: IOException) exits 1
+            var hist = new Trainer(net, train, val, opts, console) { Parallel = dp }.Run(); // a failed checkpoint write (OutputWriteException: IOException) exits 1
+            dp?.Collective.Dispose(); // MPI_Finalize on success only: after a failure mpirun ends the other ranks
+            if (dp is { IsRoot: false }) return 0; // (its history lacks the epochs before a resume)
             var last = hist[^1];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done in {sw.Elapsed.TotalSeconds:F1}s: val top1 {last.ValTop1:F3} top5 {last.ValTop5:F3}"));
             return 0;
         });
         return cmd;

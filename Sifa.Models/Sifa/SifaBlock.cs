@@ -17,6 +17,8 @@ public enum OffsetSource
     Difference,
     /// <summary>A 3×3×3 conv over the clip's feature sequence [x_{t−1}, x_t, x_{t+1}] (Conv3D(f), zero temporal padding).</summary>
     Conv3d,
+    /// <summary>The official code's map m = sigmoid(x_next - x) ⊙ x_next + x_next (docs/official.md).</summary>
+    MsmOfficial,
 }
 
 /// <summary>The SIFA variants of paper Table 1a, as a shorthand for <see cref="SifaOptions"/> settings.</summary>
@@ -93,6 +95,7 @@ public sealed class SifaBlock : Module, ITemporalBlock
             {
                 OffsetSource.Msm => Ops.Sigmoid(next - x) * next,
                 OffsetSource.Difference => next - x,
+                OffsetSource.MsmOfficial => Ops.Sigmoid(next - x) * next + next,
                 _ => next,
             };
             offsets = _offsetConv.Forward(src);

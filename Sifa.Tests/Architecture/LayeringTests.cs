@@ -19,6 +19,7 @@ public class LayeringTests
     private static readonly Assembly ModelsLib = typeof(SifaBlock).Assembly;
     private static readonly Assembly DataLib = typeof(Sifa.Data.SyntheticMotionDataset).Assembly;
     private static readonly Assembly TrainingLib = typeof(Sifa.Training.Trainer).Assembly;
+    private static readonly Assembly DistributedLib = typeof(Sifa.Distributed.ICollective).Assembly;
     private static readonly Assembly CliLib = typeof(Sifa.Cli.Bench.GpuCheck).Assembly;
 
     private static string Describe(TestResult r) =>
@@ -27,18 +28,20 @@ public class LayeringTests
     public static TheoryData<string, string[]> Layers => new()
     {
         // assembly, the namespaces of higher layers it must not use
-        { "Sifa.Tensor", ["Sifa.Autograd", "Sifa.Nn", "Sifa.Models", "Sifa.Data", "Sifa.Training", "Sifa.Cli"] },
-        { "Sifa.Autograd", ["Sifa.Nn", "Sifa.Models", "Sifa.Data", "Sifa.Training", "Sifa.Cli"] },
-        { "Sifa.Nn", ["Sifa.Models", "Sifa.Data", "Sifa.Training", "Sifa.Cli"] },
-        { "Sifa.Models", ["Sifa.Data", "Sifa.Training", "Sifa.Cli"] },
-        { "Sifa.Data", ["Sifa.Autograd", "Sifa.Nn", "Sifa.Models", "Sifa.Training", "Sifa.Cli"] },
+        { "Sifa.Tensor", ["Sifa.Autograd", "Sifa.Nn", "Sifa.Models", "Sifa.Data", "Sifa.Distributed", "Sifa.Training", "Sifa.Cli"] },
+        { "Sifa.Autograd", ["Sifa.Nn", "Sifa.Models", "Sifa.Data", "Sifa.Distributed", "Sifa.Training", "Sifa.Cli"] },
+        { "Sifa.Nn", ["Sifa.Models", "Sifa.Data", "Sifa.Distributed", "Sifa.Training", "Sifa.Cli"] },
+        { "Sifa.Models", ["Sifa.Data", "Sifa.Distributed", "Sifa.Training", "Sifa.Cli"] },
+        { "Sifa.Data", ["Sifa.Autograd", "Sifa.Nn", "Sifa.Models", "Sifa.Distributed", "Sifa.Training", "Sifa.Cli"] },
+        // Collectives and gradient buckets sit on autograd; the trainer wires them to models and data.
+        { "Sifa.Distributed", ["Sifa.Nn", "Sifa.Models", "Sifa.Data", "Sifa.Training", "Sifa.Cli"] },
         { "Sifa.Training", ["Sifa.Cli"] },
     };
 
     [Theory, MemberData(nameof(Layers))]
     public void LowerLayersDoNotDependOnHigherOnes(string assembly, string[] higher)
     {
-        var asm = new[] { TensorLib, AutogradLib, NnLib, ModelsLib, DataLib, TrainingLib }.Single(a => a.GetName().Name == assembly);
+        var asm = new[] { TensorLib, AutogradLib, NnLib, ModelsLib, DataLib, DistributedLib, TrainingLib }.Single(a => a.GetName().Name == assembly);
         var r = Types.InAssembly(asm).ShouldNot().HaveDependencyOnAny(higher).GetResult();
         Assert.True(r.IsSuccessful, $"{assembly} depends on a higher layer: {Describe(r)}");
     }
@@ -55,8 +58,8 @@ public class LayeringTests
         Assert.True(inTensor.IsSuccessful, $"Sifa.Tensor types outside {backend} use it: {Describe(inTensor)}");
         // The CLI is checked for the GPU backend only: `bench gemm` still names CpuParallel for its thread count.
         var above = backend.EndsWith(".Gpu", StringComparison.Ordinal)
-            ? new[] { AutogradLib, NnLib, DataLib, TrainingLib, CliLib }
-            : new[] { AutogradLib, NnLib, DataLib, TrainingLib };
+            ? new[] { AutogradLib, NnLib, DataLib, DistributedLib, TrainingLib, CliLib }
+            : new[] { AutogradLib, NnLib, DataLib, DistributedLib, TrainingLib };
         foreach (var asm in above)
         {
             var r = Types.InAssembly(asm).ShouldNot().HaveDependencyOn(backend).GetResult();

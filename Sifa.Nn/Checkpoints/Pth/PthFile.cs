@@ -133,7 +133,16 @@ public static class PthFile
             if (k is string s && v is PthTensor t) items.Add(new(s, t));
             else skipped.Add(k is object?[] tuple ? $"({string.Join(", ", tuple)})" : k.ToString() ?? "");
         }
-        return new PthStateDict(items, content.Format, key, skipped, content.Source);
+        var beside = new List<string>();
+        if (key != null)
+            foreach (var (k, v) in top)
+            {
+                if (k is string sk && sk == key) continue;
+                beside.Add(v is PthDict { ClassName: { } cls } && PthGlobals.InertClasses.Contains(cls)
+                    ? $"skipped {cls} '{k}' (read as data, never executed)"
+                    : $"skipped '{k}' ({Unpickler.Describe(v)})");
+            }
+        return new PthStateDict(items, content.Format, key, skipped, content.Source) { SkippedEntries = beside };
     }
 
     // ====================================================================== zip format

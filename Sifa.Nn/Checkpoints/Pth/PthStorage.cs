@@ -116,6 +116,13 @@ internal static class PthGlobals
     public const string Bytes2 = "__builtin__.bytes";   // how protocol 2 pickles b""
     public const string Bytes3 = "builtins.bytes";
 
+    /// <summary>
+    /// Inert classes: an instance is built as an empty <see cref="PthDict"/> carrying the class name, its pickled state
+    /// kept as plain data in <see cref="PthDict.Attributes"/>; no code of the class runs (the official SIFA training
+    /// checkpoint holds its <c>argparse.Namespace</c> of options beside the state dict).
+    /// </summary>
+    public static readonly IReadOnlySet<string> InertClasses = new HashSet<string>(StringComparer.Ordinal) { "argparse.Namespace" };
+
     private static readonly Dictionary<string, StorageDType> Storages = new[]
     {
         new StorageDType("FloatStorage", "F32", 4),
@@ -136,6 +143,7 @@ internal static class PthGlobals
         string full = module + "." + name;
         if (Storages.TryGetValue(full, out var s)) return new PickleGlobal(module, name, s);
         return full is OrderedDict or RebuildTensorV2 or RebuildTensor or RebuildParameter or CodecsEncode or Bytes2 or Bytes3
+            || InertClasses.Contains(full)
             ? new PickleGlobal(module, name, null) : null;
     }
 }

@@ -49,7 +49,10 @@ public sealed class PthDict : OrderedDictionary<object, object?>
     /// <param name="className">The Python class (<c>collections.OrderedDict</c>), or null for a plain dict.</param>
     public PthDict(string? className = null) : base(PythonKeyComparer.Instance) => ClassName = className;
 
-    /// <summary>The Python class the dict was built from (<c>collections.OrderedDict</c>), or null for a plain <c>dict</c>.</summary>
+    /// <summary>
+    /// The Python class the dict was built from (<c>collections.OrderedDict</c>), null for a plain <c>dict</c>, or an inert
+    /// allow-listed class (<c>argparse.Namespace</c>) whose instance has no items and its attributes in <see cref="Attributes"/>.
+    /// </summary>
     public string? ClassName { get; }
 
     /// <summary>
@@ -164,6 +167,12 @@ public sealed class PthStateDict : IReadOnlyList<KeyValuePair<string, PthTensor>
 
     /// <summary>Keys of the container whose values were not tensors (skipped).</summary>
     public IReadOnlyList<string> SkippedKeys { get; }
+
+    /// <summary>
+    /// The top-level entries beside a nested state dict, as skipped: e.g. <c>skipped argparse.Namespace 'opt' (read as
+    /// data, never executed)</c>, <c>skipped 'epoch' (int)</c>. Empty when the top level is the state dict.
+    /// </summary>
+    public IReadOnlyList<string> SkippedEntries { get; init; } = Array.Empty<string>();
 
     /// <summary>The file name.</summary>
     public string Source { get; }

@@ -178,6 +178,13 @@ internal sealed class Unpickler
                 {
                     var args = Pop() as object?[] ?? throw Error("NEWOBJ arguments are not a tuple");
                     var cls = Pop() as PickleGlobal ?? throw Error("NEWOBJ of something that is not an allowed class");
+                    if (PthGlobals.InertClasses.Contains(cls.FullName))
+                    {
+                        // copyreg.__newobj__(cls): an empty instance whose state the following BUILD supplies as data.
+                        if (args.Length != 0) throw Error($"'{cls.FullName}' instantiated with {args.Length} arguments (expected none)");
+                        Push(new PthDict(cls.FullName));
+                        break;
+                    }
                     if (cls.FullName != PthGlobals.OrderedDict) throw Error($"global '{cls.FullName}' cannot be instantiated with NEWOBJ");
                     Push(Call(cls, args));
                     break;
@@ -307,8 +314,8 @@ internal sealed class Unpickler
     private PickleGlobal ResolveGlobal(string module, string name) =>
         PthGlobals.Resolve(module, name)
         ?? throw new CheckpointFormatException(_file, null,
-            $"unsupported global '{module}.{name}' in {_what} at byte {_opPos}: only tensors, storages and " +
-            "OrderedDict are allowed (nothing from the file is ever executed; a checkpoint that pickles whole modules or " +
+            $"unsupported global '{module}.{name}' in {_what} at byte {_opPos}: only tensors, storages, " +
+            "OrderedDict and the inert argparse.Namespace are allowed (nothing from the file is ever executed; a checkpoint that pickles whole modules or " +
             "other Python objects must be re-saved as a state dict)");
 
     private void SetItem(object? target, object? key, object? value)
