@@ -31,6 +31,7 @@ internal static class SifaCli
             root.Add(BenchCommands.Create());
             root.Add(FlopsCommand.Create());
             root.Add(ConvertCommand.Create());
+            root.Add(ModelOptions.CreateCommand());
             foreach (var c in TrainCommands.Create()) root.Add(c);
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)

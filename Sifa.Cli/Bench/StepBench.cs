@@ -16,18 +16,18 @@ public static class StepBench
     /// <returns>The command.</returns>
     public static Command CreateCommand()
     {
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => "sifa-r50", Description = "Model preset." };
+        var model = new ModelOptions("sifa-r50");
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 1, Description = "Clips per step." };
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 8, Description = "Frames per clip." };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 224, Description = "Frame size." };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 3, Description = "Timed steps after one warm-up." };
         var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 400, Description = "Classifier outputs." };
-        var stem = new Option<int?>("--stem-stride") { Description = "Temporal stem stride (preset default when omitted)." };
         var device = DeviceOption.Create();
         var cmd = new Command("step", "Training-step benchmark; last line sec_per_step=<median> peak_mb=<peak working set>.")
-            { model, batch, frames, size, steps, classes, stem, device };
-        cmd.SetAction(r => Run(r.GetValue(model)!, r.GetValue(batch), r.GetValue(frames), r.GetValue(size), r.GetValue(steps),
-            r.GetValue(classes), r.GetValue(stem), DeviceOption.Resolve(r.GetValue(device)!), Console.Out));
+            { batch, frames, size, steps, classes, device };
+        model.AddTo(cmd);
+        cmd.SetAction(r => model.ListRequested(r) ? 0 : Run(model.Spec(r, r.GetValue(classes), r.GetValue(size)), r.GetValue(batch), r.GetValue(frames),
+            r.GetValue(steps), DeviceOption.Resolve(r.GetValue(device)!), Console.Out));
         return cmd;
     }
 
@@ -42,11 +42,16 @@ public static class StepBench
     /// <param name="device">Where the model and the clips live.</param>
     /// <param name="output">Where to print.</param>
     /// <returns>Exit code.</returns>
-    public static int Run(string name, int batch, int frames, int size, int steps, int classes, int? stemStride, Device device, TextWriter output)
+    public static int Run(string name, int batch, int frames, int size, int steps, int classes, int? stemStride, Device device, TextWriter output) =>
+        Run(new ModelSpec { Preset = name, NumClasses = classes, StemStride = stemStride, Image = size }, batch, frames, steps, device, output);
+
+    /// <summary>Runs the benchmark on the model <paramref name="spec"/> describes (its image size is the frame size).</summary>
+    public static int Run(ModelSpec spec, int batch, int frames, int steps, Device device, TextWriter output)
     {
+        int size = spec.Image, classes = spec.NumClasses;
         if (device == Device.Cpu) output.WriteLine(Sifa.Tensors.Cpu.CpuFeatures.Describe());   // the ISA every figure was taken on
         var gen = new Generator(1);
-        var model = Presets.Create(name, classes, stemStride, size, gen);
+        var model = Presets.Create(spec, gen);
         model.To(device).Train();
         var opt = new SGD(model.Parameters(), lr: 0.01f, momentum: 0.9f, weightDecay: 1e-4f);
         var clip = Tensor.RandN(gen, new[] { batch, frames, 3, size, size }).ToDevice(device);

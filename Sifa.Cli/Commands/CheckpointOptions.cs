@@ -44,7 +44,8 @@ internal sealed class CheckpointOptions
         Required = true,
         Description = "Model weights: a Sifa .safetensors checkpoint (self-describing: nothing else needed) or a PyTorch .pth",
     };
-    public readonly Option<string?> Model = new("--model") { Description = $"Model preset (default: the checkpoint's; {DefaultModel} for an old checkpoint or a .pth)" };
+    /// <summary>The model options (<c>--model</c> and the Table 1 overrides): default the checkpoint's; <see cref="DefaultModel"/> for an old checkpoint or a .pth.</summary>
+    public readonly ModelOptions Models = new(DefaultModel);
     public readonly Option<string?> Classes = new("--classes") { Description = "Class names file, one per line (default: the checkpoint's)" };
     public readonly Option<int?> Frames = new("--frames") { Description = $"Frames per clip (default: the checkpoint's; {DefaultFrames} for an old checkpoint)" };
     public readonly Option<int?> Size = new("--size") { Description = $"Frame side (default: the checkpoint's; {DefaultSize} for an old checkpoint)" };
@@ -54,7 +55,8 @@ internal sealed class CheckpointOptions
     /// <summary>Adds the options to a command.</summary>
     public void AddTo(Command c)
     {
-        foreach (var o in new Option[] { Checkpoint, Model, Classes, Frames, Size, Views, OverrideGeometry }) c.Add(o);
+        Models.AddTo(c);
+        foreach (var o in new Option[] { Checkpoint, Classes, Frames, Size, Views, OverrideGeometry }) c.Add(o);
     }
 
     /// <summary>
@@ -68,7 +70,6 @@ internal sealed class CheckpointOptions
         int? frames = pr.GetValue(Frames), size = pr.GetValue(Size);
         if (frames is int f) Checks.Range("--frames", f, 1, Checks.MaxFrames);
         if (size is int s) Checks.Range("--size", s, 1, Checks.MaxSize);
-        if (pr.GetValue(Model) is string m) Checks.Model(m);
         bool safetensors = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
         var content = safetensors ? SafeTensors.Read(path) : null;
         var record = content != null ? CheckpointRecord.FromMetadata(content.Metadata, path) : null;
@@ -82,8 +83,8 @@ internal sealed class CheckpointOptions
         IReadOnlyList<string>? classes, int? frames, int? size, int clips, int crops)
     {
         string name = path;
-        if (pr.GetValue(Model) is string m && !m.Equals(r.Model.Preset, StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--model {m} disagrees with the checkpoint {name}, which holds {r.Model.Preset}");
+        if (Models.AnyGiven(pr) && Models.Spec(pr, r.Model.NumClasses, r.Model.Image) is var want && want.ToJson() != r.Model.ToJson())
+            throw new ArgumentException($"--model {Models.Label(pr)} (with its overrides) disagrees with the checkpoint {name}, which holds {Compact(r.Model)}; the options give {Compact(want)}");
         if (classes != null && !classes.SequenceEqual(r.ClassNames))
             throw new ArgumentException($"--classes {pr.GetValue(Classes)} disagrees with the checkpoint {name}: {Describe(classes)} vs the checkpoint's {Describe(r.ClassNames)}");
         bool force = pr.GetValue(OverrideGeometry);
@@ -107,7 +108,7 @@ internal sealed class CheckpointOptions
     private LoadedCheckpoint FromFlags(ParseResult pr, string path, SafeTensors.Content? content, IReadOnlyList<string>? classes,
         int? frames, int? size, int clips, int crops, Func<ClipGeometry, int>? classCount)
     {
-        var name = pr.GetValue(Model) ?? DefaultModel;
+        var name = Models.Label(pr);
         int t = frames ?? DefaultFrames, s = size ?? DefaultSize;
         // The geometry the CLI has always used: interval 2, short side = crop side.
         var clip = new ClipGeometry(t, 2, s, s, 1, 1);
@@ -115,7 +116,7 @@ internal sealed class CheckpointOptions
             Console.Out.WriteLine($"note: {path} does not describe itself (a checkpoint from before self-describing checkpoints): using --model {name} --frames {t} --size {s}");
         int n = classes?.Count ?? classCount?.Invoke(clip)
             ?? throw new ArgumentException($"--classes is required: {path} does not record its class names");
-        var model = Checks.BuildModel(name, n, t, s);
+        var model = Checks.BuildModel(Models.Spec(pr, n, s), name, t);
         if (content != null) model.LoadStateDict(content.Tensors, strict: true, source: path);
         else PretrainedOption.Apply(model, path);
         Evaluator.EnsureFiniteWeights(model, path);
@@ -139,6 +140,9 @@ internal sealed class CheckpointOptions
             throw new ArgumentException($"{preset} cannot take --frames {clip.Frames} --size {clip.Size}: {e.Message}", e);
         }
     }
+
+    private static string Compact(ModelSpec spec) =>
+        System.Text.RegularExpressions.Regex.Replace(spec.ToJson(), @"\s+", " ");
 
     private static string Describe(IReadOnlyList<string> names) =>
         $"{names.Count} classes ({string.Join(", ", names.Take(4))}{(names.Count > 4 ? ", ..." : "")})";

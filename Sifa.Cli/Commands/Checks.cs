@@ -24,7 +24,7 @@ internal static class Checks
     /// <summary>Refuses an unknown model preset.</summary>
     public static string Model(string name) =>
         Presets.Names.Contains(name.ToLowerInvariant()) ? name
-            : throw new ArgumentException($"--model '{name}' is unknown; presets: {string.Join(", ", Presets.Names)}");
+            : throw new ArgumentException($"--model '{name}' is unknown; presets: {string.Join(", ", Presets.Names)} (or a .json model config file)");
 
     /// <summary>Frames and frame side within bounds.</summary>
     public static void Clip(int frames, int size)
@@ -38,10 +38,15 @@ internal static class Checks
     /// count the network cannot take (a Swin token grid its windows do not divide, frames not a multiple of the stem
     /// stride, a frame too small for the strides) is refused now, naming the options, rather than at the first step.
     /// </summary>
-    public static VideoModel BuildModel(string name, int classes, int frames, int size, Generator? gen = null)
+    public static VideoModel BuildModel(string name, int classes, int frames, int size, Generator? gen = null) =>
+        BuildModel(new ModelSpec { Preset = name, NumClasses = classes, Image = size }, name, frames, gen);
+
+    /// <summary>As the other overload, for the model <paramref name="spec"/> describes (<paramref name="name"/> names it in errors).</summary>
+    public static VideoModel BuildModel(ModelSpec spec, string name, int frames, Generator? gen = null)
     {
         VideoModel m;
-        try { m = Presets.Create(name, classes, null, size, gen); }
+        int size = spec.Image;
+        try { m = Presets.Create(spec, gen); }
         catch (ArgumentException e) { throw Unfit(name, frames, size, e); }
         if (frames % m.TemporalStride != 0)
             throw new ArgumentException($"--frames {frames} is not a multiple of {name}'s temporal stem stride {m.TemporalStride}");

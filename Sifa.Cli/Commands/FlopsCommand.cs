@@ -11,21 +11,23 @@ internal static class FlopsCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { DefaultValueFactory = _ => "sifa-r50", Description = "Model preset." };
+        var model = new ModelOptions("sifa-r50");
         var frames = new Option<int>("--frames") { DefaultValueFactory = _ => 16, Description = "Frames per view." };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 256, Description = "Frame size." };
         var classes = new Option<int>("--classes") { DefaultValueFactory = _ => 400, Description = "Classifier outputs." };
-        var stem = new Option<int?>("--stem-stride") { Description = "Temporal stem stride (preset default when omitted)." };
-        var cmd = new Command("flops", "Multiply-adds per view; last line gflops=<G multiply-adds> params=<count>.") { model, frames, size, classes, stem };
+        var cmd = new Command("flops", "Multiply-adds per view; last line gflops=<G multiply-adds> params=<count>.") { frames, size, classes };
+        model.AddTo(cmd);
         cmd.SetAction(r =>
         {
-            var name = Checks.Model(r.GetValue(model)!);
+            if (model.ListRequested(r)) return 0;
+            var name = model.Label(r);
             int t = r.GetValue(frames), s = r.GetValue(size);
             Checks.Clip(t, s);
             Checks.Range("--classes", r.GetValue(classes), 1);
-            if (r.GetValue(stem) is int st) Checks.Range("--stem-stride", st, 1, t);
+            if (r.GetValue(model.StemStride) is int st) Checks.Range("--stem-stride", st, 1, t);
+            var spec = model.Spec(r, r.GetValue(classes), s);
             VideoModel m;
-            try { m = Presets.Create(name, r.GetValue(classes), r.GetValue(stem), s); }
+            try { m = Presets.Create(spec); }
             catch (ArgumentException e) { throw new ArgumentException($"--model {name} cannot take --size {s}: {e.Message}", e); }
             if (t % m.TemporalStride != 0) throw new ArgumentException($"--frames {t} is not a multiple of the temporal stem stride {m.TemporalStride}");
             m.Eval();
@@ -40,7 +42,7 @@ internal static class FlopsCommand
                 }
                 macs = counter.Macs;
             }
-            Console.WriteLine($"model={r.GetValue(model)} frames={t} size={s} (multiply-adds of conv, linear, matmul and SIFA correlation/aggregation)");
+            Console.WriteLine($"model={r.GetValue(model.Model)} frames={t} size={s} (multiply-adds of conv, linear, matmul and SIFA correlation/aggregation)");
             Console.WriteLine($"gflops={macs / 1e9:F2} params={m.ParameterCount()}");
             return 0;
         });

@@ -39,21 +39,23 @@ internal static class TrainCommands
         public Option<int> Seed = new("--seed") { DefaultValueFactory = _ => Defaults.Seed, Description = "Random seed" };
         public Option<int> Workers = new("--workers") { DefaultValueFactory = _ => Defaults.Workers, Description = "Data-loading workers" };
         public Option<string> Device = DeviceOption.Create();
-        public Option<string> Model = new("--model") { DefaultValueFactory = _ => "sifa-tiny", Description = "Model preset" };
+        public ModelOptions Models = new("sifa-tiny");
         public Option<int?> MaxBad = new("--max-bad-samples") { Description = "Samples per epoch that may fail to load before the run stops (default 1% of the epoch)" };
         public Option<bool> Strict = new("--strict-data") { Description = "Stop at the first sample that fails to load" };
 
         public void AddTo(Command c)
         {
-            foreach (var o in new Option[] { Model, Data, Format, Root, ValData, Classes, Frames, Size, ValSize, Seed, Workers, Device, MaxBad, Strict }) c.Add(o);
+            Models.AddTo(c);
+            foreach (var o in new Option[] { Data, Format, Root, ValData, Classes, Frames, Size, ValSize, Seed, Workers, Device, MaxBad, Strict }) c.Add(o);
         }
 
-        /// <summary>Checks the values every data command shares; returns (model, frames, size).</summary>
+        /// <summary>Checks the values every data command shares; returns (model label, frames, size).</summary>
         public (string Model, int Frames, int Size) Check(ParseResult pr)
         {
-            var model = Checks.Model(pr.GetValue(Model)!);
             int frames = pr.GetValue(Frames), size = pr.GetValue(Size);
             Checks.Clip(frames, size);
+            Models.Spec(pr, 1, size); // the model options, before any data is read (the class count comes from the data)
+            var model = Models.Label(pr);
             Checks.Range("--val-size", pr.GetValue(ValSize), 1);
             Checks.Range("--workers", pr.GetValue(Workers), 0, 256);
             if (pr.GetValue(MaxBad) is int mb) Checks.Range("--max-bad-samples", mb, 0);
@@ -139,6 +141,7 @@ internal static class TrainCommands
         dist.AddTo(cmd);
         cmd.SetAction(pr =>
         {
+            if (d.Models.ListRequested(pr)) return 0;
             var (model, frames, size) = d.Check(pr);
             (frames, size) = recipe.ClipShape(pr, cmd, frames, size);
             int seed = pr.GetValue(d.Seed);
@@ -174,8 +177,8 @@ internal static class TrainCommands
                 val = FileDataset(vd, fmt, root, classes, Pipeline(recipe, pr, cmd, frames, size, false, data), train.ClassNames, frameFiles);
             }
             if (recipe.RecipeOf(pr) is { } rc) console.WriteLine(RecipeOptions.Describe(rc, opts, (train as FileVideoDataset)?.Pipeline));
-            var spec = new ModelSpec { Preset = model, NumClasses = train.ClassNames.Count, Image = size };
-            var net = Checks.BuildModel(model, train.ClassNames.Count, frames, size, new Generator((ulong)seed));
+            var spec = d.Models.Spec(pr, train.ClassNames.Count, size); // preset plus overrides: what the checkpoint records
+            var net = Checks.BuildModel(spec, model, frames, new Generator((ulong)seed));
             if (opts.Resume != ResumeMode.Required) PretrainedOption.Apply(net, pr.GetValue(pretrained));
             bool quietRun = pr.GetValue(quiet), worker = dp is { IsRoot: false };
             var view = ProgressView.Create(quietRun || worker); // rank 0 alone shows progress

@@ -57,9 +57,10 @@ public sealed class SifaResNet : VideoModel<ResNetConfig>
         }
         _dropout = RegisterModule("dropout", new Dropout(config.Dropout, gen.Fork()));
         _fc = RegisterModule("fc", new Linear(gen, inplanes, config.NumClasses));
-        // torchvision: Kaiming normal (fan-out) for every conv; SIFA offset convs keep their zero start.
+        // torchvision: Kaiming normal (fan-out) for every conv; SIFA offset convs and the other temporal blocks' learnt
+        // parts keep their zero start.
         foreach (var (name, p) in NamedParameters())
-            if (p.Rank >= 4 && !name.EndsWith("offset_conv.weight", StringComparison.Ordinal))
+            if (p.Rank >= 4 && !TemporalBlocks.StartsAtZero(name))
                 Init.KaimingNormalFanOut(p.Data, gen);
     }
 
