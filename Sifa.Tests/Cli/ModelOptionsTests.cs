@@ -180,10 +180,15 @@ public class ModelOptionsCliTests
         var (ok, output, err2) = Run(["eval", "--model", config, "--sifa-stages", "4", "--checkpoint", ckpt, .. data]);
         Assert.True(ok == 0, err2);
         Assert.Contains("top1", output);
-        // Without the override the network has correlation blocks in three stages, which the checkpoint lacks.
+        // The checkpoint records the spec, so nothing else is needed ...
+        var (alone, output2, err4) = Run(["eval", "--checkpoint", ckpt, "--val-size", "8", "--workers", "0"]);
+        Assert.True(alone == 0, err4);
+        Assert.Contains("top1", output2);
+        // ... and without the override the options describe another network (correlation blocks in three stages): refused, naming both.
         var (bad, _, err3) = Run(["eval", "--model", config, "--checkpoint", ckpt, .. data]);
-        Assert.Equal(1, bad);
-        Assert.Contains("corr.proj.weight", err3);
+        Assert.Equal(2, bad);
+        Assert.Contains("disagrees with the checkpoint", err3);
+        Assert.Contains("sifa_stages", err3);
         Directory.Delete(dir, true);
     }
 
