@@ -251,13 +251,13 @@ public sealed class ConsecutiveSampler : StridedClipSampler
 public enum SamplingMode
 {
     /// <summary><see cref="DenseSampler"/>: a clip of frames an interval apart, centred test clips (mmaction2).</summary>
-    Dense,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("dense")] Dense,
 
     /// <summary><see cref="ConsecutiveSampler"/>: the official SIFA sampling (interval 1 by default).</summary>
-    Consecutive,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("consecutive")] Consecutive,
 
     /// <summary><see cref="SegmentSampler"/>: TSN-style, one frame from each of T equal segments.</summary>
-    Segments,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("segments")] Segments,
 }
 
 /// <summary>Builds a <see cref="FrameSampler"/> from a <see cref="SamplingMode"/>.</summary>

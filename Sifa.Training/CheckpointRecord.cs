@@ -17,13 +17,15 @@ namespace Sifa.Training;
 /// <param name="TestShortSide">Short side a test video is resized to before cropping.</param>
 /// <param name="TestClips">Test clips per video.</param>
 /// <param name="TestCrops">Test crops per clip (1: centre, 3: three crops).</param>
+/// <param name="Sampling">Where the frames of a clip come from (dense, consecutive or segments), in training and at test time.</param>
 public sealed record ClipGeometry(
     [property: JsonPropertyName("frames")] int Frames,
     [property: JsonPropertyName("interval")] int Interval,
     [property: JsonPropertyName("size")] int Size,
     [property: JsonPropertyName("test_short_side")] int TestShortSide,
     [property: JsonPropertyName("test_clips")] int TestClips = 1,
-    [property: JsonPropertyName("test_crops")] int TestCrops = 1)
+    [property: JsonPropertyName("test_crops")] int TestCrops = 1,
+    [property: JsonPropertyName("sampling"), JsonConverter(typeof(JsonStringEnumConverter<SamplingMode>))] SamplingMode Sampling = SamplingMode.Dense)
 {
     /// <summary>The test views as <c>CLIPSxCROPS</c>.</summary>
     [JsonIgnore] public string Views => $"{TestClips}x{TestCrops}";
@@ -31,7 +33,7 @@ public sealed record ClipGeometry(
     /// <summary>The test-time pipeline for these clips (<paramref name="clips"/> × <paramref name="crops"/> views; the
     /// recorded ones when null), normalised with <paramref name="normalization"/>.</summary>
     public ClipPipeline TestPipeline(InputNormalization normalization, int? clips = null, int? crops = null) =>
-        new(new DenseSampler(Frames, Interval, clips ?? TestClips), false, new ClipTransformOptions
+        new(FrameSamplers.Create(Sampling, Frames, Interval, clips ?? TestClips), false, new ClipTransformOptions
         {
             ShortSideMin = Size, ShortSideMax = Size * 5 / 4, CropSize = Size, TestShortSide = Math.Max(Size, TestShortSide),
             TestCropSize = Size, TestCrop = (crops ?? TestCrops) == 3 ? TestCropMode.ThreeCrop : TestCropMode.Center,

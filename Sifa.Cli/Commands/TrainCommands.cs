@@ -81,8 +81,10 @@ internal static class TrainCommands
     private static ClipGeometry RecordedClip(int frames, int size, FileVideoDataset? val, string views)
     {
         var (clips, crops) = ParseViews(views);
-        int interval = val?.Pipeline.Sampler is DenseSampler d ? d.FrameInterval : 1;
-        return new ClipGeometry(frames, interval, size, val?.Pipeline.Transform.TestShortSide ?? size, clips, crops);
+        var sampler = val?.Pipeline.Sampler;
+        int interval = sampler is StridedClipSampler d ? d.FrameInterval : 1;
+        var mode = sampler switch { ConsecutiveSampler => SamplingMode.Consecutive, SegmentSampler => SamplingMode.Segments, _ => SamplingMode.Dense };
+        return new ClipGeometry(frames, interval, size, val?.Pipeline.Transform.TestShortSide ?? size, clips, crops, mode);
     }
 
     internal static ClipPipeline Pipeline(RecipeOptions r, ParseResult pr, Command cmd, int frames, int size, bool training, string? data, int clips = 1, int crops = 1) =>

@@ -1,4 +1,5 @@
 using Sifa.Cli;
+using Sifa.Data;
 using Sifa.Models;
 using Sifa.Tests.Data;
 using Sifa.Training;
@@ -142,6 +143,23 @@ public class SelfDescribingCheckpointTests : IClassFixture<MediaFixture>
         bad[CheckpointRecord.ClipKey] = "{\"frames\": \"eight\"}";
         var e = Assert.Throws<InvalidDataException>(() => CheckpointRecord.FromMetadata(bad, "mem"));
         Assert.Contains("'clip'", e.Message);
+    }
+
+    [Fact]
+    public void TheFrameSamplingIsRecordedAndUsedAtTestTime()
+    {
+        var r = new CheckpointRecord
+        {
+            Model = new ModelSpec { Preset = "sifa-tiny", NumClasses = 2, Image = 16 }, ClassNames = ["x", "y"],
+            Clip = new ClipGeometry(8, 1, 16, 16, 2, 1, SamplingMode.Consecutive), Epoch = 1,
+        };
+        var meta = r.ToMetadata();
+        Assert.Contains("\"sampling\":\"consecutive\"", meta[CheckpointRecord.ClipKey]);
+        var back = CheckpointRecord.FromMetadata(meta, "mem")!;
+        Assert.IsType<ConsecutiveSampler>(back.Clip.TestPipeline(back.Normalization).Sampler);
+        // A record written before the field existed means the dense sampling the CLI always used then.
+        meta[CheckpointRecord.ClipKey] = "{\"frames\":8,\"interval\":2,\"size\":16,\"test_short_side\":16}";
+        Assert.IsType<DenseSampler>(CheckpointRecord.FromMetadata(meta, "mem")!.Clip.TestPipeline(back.Normalization).Sampler);
     }
 
     [Fact]
