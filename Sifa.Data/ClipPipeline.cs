@@ -160,14 +160,7 @@ public sealed class ClipPipeline
                 : new[] { ImageOps.CenterCropOffset(rh, rw, size) };
         }
 
-        // Decode each needed frame once.
-        var unique = indices.Distinct().Order().ToArray();
-        var position = new Dictionary<int, int>(unique.Length);
-        for (int i = 0; i < unique.Length; i++) position[unique[i]] = i;
-        int decW = Transform.ResizeInFfmpeg ? rw : info.Width, decH = Transform.ResizeInFfmpeg ? rh : info.Height;
-        var frames = source.Decode(unique, decW, decH, cancellationToken);
-        if (frames.Count != unique.Length || frames.Width != decW || frames.Height != decH)
-            throw new SampleLoadException(source.Path, $"decoder returned {frames.Count} frames of {frames.Width}x{frames.Height}, expected {unique.Length} of {decW}x{decH}");
+        var (frames, position) = DecodeOnce(source, info, indices, rh, rw, cancellationToken);
 
         int views = clips * crops.Length, plane = size * size;
         var data = GC.AllocateUninitializedArray<float>(views * T * 3 * plane);
@@ -185,6 +178,20 @@ public sealed class ClipPipeline
                 }
         }
         return new VideoSample(data, label, views, T, size, size);
+    }
+
+    // Decodes each needed frame once (resized to rh×rw by ffmpeg when asked); position maps a frame index to its slot.
+    private (RgbFrames Frames, Dictionary<int, int> Position) DecodeOnce(IFrameSource source, VideoInfo info, int[] indices,
+        int rh, int rw, CancellationToken cancellationToken)
+    {
+        var unique = indices.Distinct().Order().ToArray();
+        var position = new Dictionary<int, int>(unique.Length);
+        for (int i = 0; i < unique.Length; i++) position[unique[i]] = i;
+        int decW = Transform.ResizeInFfmpeg ? rw : info.Width, decH = Transform.ResizeInFfmpeg ? rh : info.Height;
+        var frames = source.Decode(unique, decW, decH, cancellationToken);
+        if (frames.Count != unique.Length || frames.Width != decW || frames.Height != decH)
+            throw new SampleLoadException(source.Path, $"decoder returned {frames.Count} frames of {frames.Width}x{frames.Height}, expected {unique.Length} of {decW}x{decH}");
+        return (frames, position);
     }
 
     private static readonly float[] UnitScale = { 1f / 255f, 1f / 255f, 1f / 255f }, ZeroBias = new float[3];
@@ -209,13 +216,7 @@ public sealed class ClipPipeline
         bool flip = Transform.HorizontalFlip && rng.NextDouble() < Transform.FlipProbability;
         var pixels = ClipPixelOps.Draw(a, rng);
 
-        var unique = indices.Distinct().Order().ToArray();
-        var position = new Dictionary<int, int>(unique.Length);
-        for (int i = 0; i < unique.Length; i++) position[unique[i]] = i;
-        int decW = Transform.ResizeInFfmpeg ? rw : info.Width, decH = Transform.ResizeInFfmpeg ? rh : info.Height;
-        var frames = source.Decode(unique, decW, decH, cancellationToken);
-        if (frames.Count != unique.Length || frames.Width != decW || frames.Height != decH)
-            throw new SampleLoadException(source.Path, $"decoder returned {frames.Count} frames of {frames.Width}x{frames.Height}, expected {unique.Length} of {decW}x{decH}");
+        var (frames, position) = DecodeOnce(source, info, indices, rh, rw, cancellationToken);
 
         var rows = ImageOps.WindowTaps(frames.Height, rh, win.Y, win.Height, size);
         var cols = ImageOps.WindowTaps(frames.Width, rw, win.X, win.Width, size);

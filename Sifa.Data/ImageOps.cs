@@ -232,21 +232,7 @@ public static class ImageOps
     internal static (int[] I0, int[] I1, float[] W) Taps(int inSize, int outSize)
     {
         if (inSize <= 0 || outSize <= 0) throw new ArgumentOutOfRangeException(nameof(outSize), "sizes must be positive");
-        var i0 = new int[outSize];
-        var i1 = new int[outSize];
-        var w = new float[outSize];
-        double scale = (double)inSize / outSize;
-        for (int o = 0; o < outSize; o++)
-        {
-            double s = (o + 0.5) * scale - 0.5;
-            if (s < 0) s = 0;
-            int a = (int)s;
-            if (a >= inSize - 1) { a = inSize - 1; s = a; }
-            i0[o] = a;
-            i1[o] = Math.Min(a + 1, inSize - 1);
-            w[o] = (float)(s - a);
-        }
-        return (i0, i1, w);
+        return WindowTaps(inSize, outSize, 0, outSize, outSize); // the whole output as the window: the same doubles
     }
 
     private static void CheckSize(int length, int planes, int height, int width)

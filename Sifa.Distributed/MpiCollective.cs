@@ -102,26 +102,24 @@ public sealed unsafe class MpiCollective : ICollective
         }
     }
 
+    // Starts an in-place sum over all ranks of n values of MPI type `type` at addr; returns the request.
+    private IntPtr IallreduceSum(IntPtr addr, int n, IntPtr type, string what)
+    {
+        IntPtr req = 0;
+        Check(_mpi.Iallreduce(MpiNative.InPlace, addr, n, type, _mpi.OpSum, _mpi.CommWorld, &req), $"MPI_Iallreduce ({what})");
+        return req;
+    }
+
     /// <inheritdoc />
     public IPendingCollective StartAllReduceSum(float[] buffer, int offset, int count, string what)
     {
         if ((uint)offset > (uint)buffer.Length || (uint)count > (uint)(buffer.Length - offset)) throw new ArgumentOutOfRangeException(nameof(count));
-        return new Pending(this, buffer, what, addr =>
-        {
-            IntPtr req = 0;
-            Check(_mpi.Iallreduce(MpiNative.InPlace, addr + offset * sizeof(float), count, _mpi.Float, _mpi.OpSum, _mpi.CommWorld, &req), $"MPI_Iallreduce ({what})");
-            return req;
-        });
+        return new Pending(this, buffer, what, addr => IallreduceSum(addr + offset * sizeof(float), count, _mpi.Float, what));
     }
 
     /// <inheritdoc />
     public IPendingCollective StartAllReduceSum(double[] buffer, string what) =>
-        new Pending(this, buffer, what, addr =>
-        {
-            IntPtr req = 0;
-            Check(_mpi.Iallreduce(MpiNative.InPlace, addr, buffer.Length, _mpi.Double, _mpi.OpSum, _mpi.CommWorld, &req), $"MPI_Iallreduce ({what})");
-            return req;
-        });
+        new Pending(this, buffer, what, addr => IallreduceSum(addr, buffer.Length, _mpi.Double, what));
 
     /// <inheritdoc />
     public void AllReduceSum(Span<float> values, string what)
@@ -129,12 +127,7 @@ public sealed unsafe class MpiCollective : ICollective
         fixed (float* p = values)
         {
             var addr = (IntPtr)p; int n = values.Length;
-            new Pending(this, null, what, _ =>
-            {
-                IntPtr req = 0;
-                Check(_mpi.Iallreduce(MpiNative.InPlace, addr, n, _mpi.Float, _mpi.OpSum, _mpi.CommWorld, &req), $"MPI_Iallreduce ({what})");
-                return req;
-            }).Wait();
+            new Pending(this, null, what, _ => IallreduceSum(addr, n, _mpi.Float, what)).Wait();
         }
     }
 
@@ -144,12 +137,7 @@ public sealed unsafe class MpiCollective : ICollective
         fixed (double* p = values)
         {
             var addr = (IntPtr)p; int n = values.Length;
-            new Pending(this, null, what, _ =>
-            {
-                IntPtr req = 0;
-                Check(_mpi.Iallreduce(MpiNative.InPlace, addr, n, _mpi.Double, _mpi.OpSum, _mpi.CommWorld, &req), $"MPI_Iallreduce ({what})");
-                return req;
-            }).Wait();
+            new Pending(this, null, what, _ => IallreduceSum(addr, n, _mpi.Double, what)).Wait();
         }
     }
 

@@ -97,10 +97,8 @@ internal sealed class CheckpointOptions
         Agree("--size", size, r.Clip.Size);
         var clip = r.Clip with { Frames = frames ?? r.Clip.Frames, Size = size ?? r.Clip.Size };
         if (clip.Size != r.Clip.Size) clip = clip with { TestShortSide = clip.Size };
-        VideoModel model;
-        if (clip.Size == r.Clip.Size) model = Training.Checkpoint.Build(r, content, path);
-        else model = Training.Checkpoint.Build(r with { Model = r.Model with { Image = clip.Size } }, content, path);
-        Fit(model, r.Model.Preset, clip);
+        var model = Training.Checkpoint.Build(clip.Size == r.Clip.Size ? r : r with { Model = r.Model with { Image = clip.Size } }, content, path);
+        Checks.Fit(model, r.Model.Preset, clip.Frames, clip.Size);
         return new LoadedCheckpoint(model, r, r.ClassNames, clip, r.Normalization,
             clips > 0 ? clips : r.Clip.TestClips, crops > 0 ? crops : r.Clip.TestCrops);
     }
@@ -122,23 +120,6 @@ internal sealed class CheckpointOptions
         Evaluator.EnsureFiniteWeights(model, path);
         model.Eval();
         return new LoadedCheckpoint(model, null, classes, clip, InputNormalization.ImageNet, Math.Max(1, clips), Math.Max(1, crops));
-    }
-
-    // A forced geometry the network cannot take is refused now, naming the options, not deep inside the first batch.
-    private static void Fit(VideoModel m, string preset, ClipGeometry clip)
-    {
-        if (clip.Frames % m.TemporalStride != 0)
-            throw new ArgumentException($"--frames {clip.Frames} is not a multiple of {preset}'s temporal stem stride {m.TemporalStride}");
-        try
-        {
-            using var _ = GradMode.NoGrad();
-            using var scope = TensorScope.Begin();
-            m.Forward(new Variable(Tensor.Zeros(1, clip.Frames, 3, clip.Size, clip.Size)));
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException)
-        {
-            throw new ArgumentException($"{preset} cannot take --frames {clip.Frames} --size {clip.Size}: {e.Message}", e);
-        }
     }
 
     private static string Compact(ModelSpec spec) =>

@@ -34,20 +34,25 @@ internal static class Checks
     }
 
     /// <summary>
-    /// Builds the model, then runs one zero clip through it in eval mode without gradients, so that a size or frame
-    /// count the network cannot take (a Swin token grid its windows do not divide, frames not a multiple of the stem
-    /// stride, a frame too small for the strides) is refused now, naming the options, rather than at the first step.
+    /// Builds the model <paramref name="spec"/> describes (<paramref name="name"/> names it in errors), then checks with
+    /// <see cref="Fit"/> that it takes the clip shape.
     /// </summary>
-    public static VideoModel BuildModel(string name, int classes, int frames, int size, Generator? gen = null) =>
-        BuildModel(new ModelSpec { Preset = name, NumClasses = classes, Image = size }, name, frames, gen);
-
-    /// <summary>As the other overload, for the model <paramref name="spec"/> describes (<paramref name="name"/> names it in errors).</summary>
     public static VideoModel BuildModel(ModelSpec spec, string name, int frames, Generator? gen = null)
     {
         VideoModel m;
-        int size = spec.Image;
         try { m = Presets.Create(spec, gen); }
-        catch (ArgumentException e) { throw Unfit(name, frames, size, e); }
+        catch (ArgumentException e) { throw Unfit(name, frames, spec.Image, e); }
+        Fit(m, name, frames, spec.Image);
+        return m;
+    }
+
+    /// <summary>
+    /// Runs one zero clip through the model in eval mode without gradients, so that a size or frame count the network
+    /// cannot take (a Swin token grid its windows do not divide, frames not a multiple of the stem stride, a frame too
+    /// small for the strides) is refused now, naming the options, rather than at the first step.
+    /// </summary>
+    public static void Fit(VideoModel m, string name, int frames, int size)
+    {
         if (frames % m.TemporalStride != 0)
             throw new ArgumentException($"--frames {frames} is not a multiple of {name}'s temporal stem stride {m.TemporalStride}");
         bool was = m.IsTraining;
@@ -63,7 +68,6 @@ internal static class Checks
             throw Unfit(name, frames, size, e);
         }
         m.Train(was);
-        return m;
     }
 
     private static ArgumentException Unfit(string name, int frames, int size, Exception e) =>

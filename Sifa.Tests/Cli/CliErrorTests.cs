@@ -26,16 +26,7 @@ public class CliErrorTests : IClassFixture<MediaFixture>
         Directory.CreateDirectory(_dir);
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        var so = new StringWriter();
-        var se = new StringWriter();
-        Console.SetOut(so);
-        Console.SetError(se);
-        try { return (SifaCli.Run(args), so.ToString(), se.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Sifa.Tests.Cli.CliRunner.Run(args);
 
     private string File(string name, string text) => _m.WriteText(Path.Combine("cli", name), text);
 

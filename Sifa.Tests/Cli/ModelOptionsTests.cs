@@ -131,16 +131,7 @@ public class ModelOptionsTests : IClassFixture<MediaFixture>
 [Collection(GlobalStateCollection.Name)]
 public class ModelOptionsCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        var so = new StringWriter();
-        var se = new StringWriter();
-        Console.SetOut(so);
-        Console.SetError(se);
-        try { return (SifaCli.Run(args), so.ToString(), se.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Sifa.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void FlopsBuildsTheModelTheFlagsDescribe()

@@ -24,16 +24,7 @@ public class SelfDescribingCheckpointTests : IClassFixture<MediaFixture>
         Directory.CreateDirectory(_dir);
     }
 
-    internal static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        var so = new StringWriter();
-        var se = new StringWriter();
-        Console.SetOut(so);
-        Console.SetError(se);
-        try { return (SifaCli.Run(args), so.ToString(), se.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
+    internal static (int Code, string Out, string Err) Run(params string[] args) => Sifa.Tests.Cli.CliRunner.Run(args);
 
     private static readonly object Gate = new();
 

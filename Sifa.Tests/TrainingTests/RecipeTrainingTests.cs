@@ -210,15 +210,7 @@ public class RecipeTrainingTests
 
 public class RecipeCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var so = new StringWriter();
-        var se = new StringWriter();
-        var (o, e) = (Console.Out, Console.Error);
-        Console.SetOut(so); Console.SetError(se);
-        try { return (Sifa.Cli.SifaCli.Run(args), so.ToString(), se.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => Sifa.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void ARecipeSetsTheSettingsAndFlagsOverrideIt()
