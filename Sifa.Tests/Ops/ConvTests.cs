@@ -49,6 +49,58 @@ public class ConvTests
         else Assert.Null(db);
     }
 
+    // One image per thread unfolds its output columns a chunk at a time (forward, dW and dx); every case has work
+    // enough for the batch-parallel path. A tiny chunk budget makes
+    // chunks of one or two register tiles that cut output rows anywhere, so every edge of the chunked unfolding runs.
+    [Theory]
+    [InlineData(4, 16, 13, 11, 16, 3, 3, 1, 1, 1, 1, 40)]
+    [InlineData(4, 16, 25, 23, 16, 3, 3, 2, 1, 1, 1, 40)]
+    [InlineData(2, 16, 24, 22, 16, 3, 3, 1, 2, 2, 2, 70)]
+    [InlineData(2, 3, 45, 37, 16, 7, 7, 2, 3, 1, 1, 33)]
+    [InlineData(4, 16, 12, 40, 16, 2, 3, 1, 1, 1, 1, 100)]
+    public void ChunkedColumnsMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups, int chunkColumns)
+    {
+        int saved = Sifa.Tensors.Cpu.Conv2dKernels.ChunkFloats, threads = Sifa.Tensors.Cpu.CpuParallel.Threads;
+        try
+        {
+            Sifa.Tensors.Cpu.Conv2dKernels.ChunkFloats = cin / groups * kh * kw * chunkColumns;
+            Sifa.Tensors.Cpu.CpuParallel.Threads = 2;   // batch-parallel: the chunked path
+            ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
+        }
+        finally
+        {
+            Sifa.Tensors.Cpu.Conv2dKernels.ChunkFloats = saved;
+            Sifa.Tensors.Cpu.CpuParallel.Threads = threads;
+        }
+    }
+
+    // Stride-1 convolutions read the zero-padded image directly (ImplicitGemm, on AVX-512 machines; elsewhere these
+    // run the unfolding path): forward and the input gradient, which is the same kernel on the padded dY. Forced on for
+    // every shape here, including narrow images where the default would unfold; one image (tiles split over the
+    // cores) and batches (an image per core).
+    [Theory]
+    [InlineData(1, 16, 20, 20, 16, 3, 3, 1, 1, 1, 1)]
+    [InlineData(4, 16, 13, 11, 16, 3, 3, 1, 1, 1, 1)]
+    [InlineData(4, 8, 9, 37, 13, 3, 3, 1, 0, 1, 1)]
+    [InlineData(2, 16, 24, 22, 16, 3, 3, 1, 2, 2, 2)]
+    [InlineData(2, 6, 17, 19, 7, 5, 5, 1, 2, 1, 1)]
+    [InlineData(4, 16, 12, 40, 16, 2, 3, 1, 1, 1, 1)]
+    [InlineData(3, 5, 6, 33, 40, 1, 3, 1, 1, 1, 1)]
+    [InlineData(1, 7, 60, 58, 9, 3, 3, 1, 1, 1, 1)]
+    public void ImplicitGemmMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
+    {
+        var saved = Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride;
+        try
+        {
+            Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride = true;
+            ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
+        }
+        finally
+        {
+            Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride = saved;
+        }
+    }
+
     [Theory]
     [InlineData(1, 0, 1, 1, 3)]   // plain 3×3 no padding
     [InlineData(1, 1, 1, 1, 3)]   // padding

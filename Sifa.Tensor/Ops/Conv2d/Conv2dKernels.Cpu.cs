@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Sifa.Tensors.Cpu;
 
@@ -16,6 +18,9 @@ internal static class Conv2dKernels
         public readonly int N, C, H, W, Cout, Cg, Mg, Kh, Kw, Ho, Wo, K, P, Groups;
         public readonly bool Direct;
 
+        /// <summary>Stride 1 with a kernel larger than 1×1: the implicit GEMM on the padded grid (ImplicitGemm) applies.</summary>
+        public readonly bool Implicit;
+
         public ConvShape(int[] x, int[] w, Conv2dGeometry g)
         {
             N = x[0]; C = x[1]; H = x[2]; W = x[3];
@@ -25,6 +30,8 @@ internal static class Conv2dKernels
             Ho = g.OutH(H, Kh); Wo = g.OutW(W, Kw);
             K = Cg * Kh * Kw; P = Ho * Wo;
             Direct = Kh == 1 && Kw == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+            Implicit = !Direct && g.StrideH == 1 && g.StrideW == 1 && Kh * Kw > 1 && ImplicitGemm.Supported
+                && (ImplicitOverride ?? ImplicitGemm.Pays(W, Kw, g.PadW, g.DilationW));
         }
 
         public long Flops => 2L * N * Cout * K * P;
@@ -52,6 +59,10 @@ internal static class Conv2dKernels
         // Images run in parallel with serial products: pack the weights once for all of them, not once per image.
         nint packed = parts > 1 ? PackWeights(wd, wo, s, transposed: false) : 0;
         long packedStride = Sgemm.PackedALength(s.Mg, s.K);
+        var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW);
+        bool useImplicit = s.Implicit;
+        float[]? implicitW = useImplicit ? ImplicitWeights(wd, wo, s, flipped: false) : null;
+        int[]? offsets = useImplicit ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
 
         void Image(int n, bool par)
         {
@@ -62,16 +73,36 @@ internal static class Conv2dKernels
                 for (int grp = 0; grp < s.Groups; grp++)
                 {
                     float* xg = xn + (long)grp * s.Cg * s.H * s.W;
-                    float* b;
-                    if (s.Direct) b = xg;
+                    float* yg = yn + (long)grp * s.Mg * s.P;
+                    float* wg = packed != 0 ? (float*)packed + grp * packedStride : pw + wo + (long)grp * s.Mg * s.K;
+                    if (s.Direct) Product(wg, packed != 0, s.Mg, s.P, s.K, xg, s.P, yg, s.P, par);
+                    else if (implicitW != null)
+                    {
+                        float* xp = PinnedThreadBuffer.Get(grid.PaddedLength);
+                        ImplicitGemm.Pad(xg, grid, xp);
+                        fixed (float* pa = implicitW)
+                        fixed (int* po = offsets)
+                            ImplicitGemm.Run(grid, s.Mg, pa + grp * ImplicitGemm.PackedLength(s.Mg, s.K), xp, po, yg, s.P, par);
+                    }
+                    else if (par)
+                    {
+                        float* cols = PinnedThreadBuffer.Get((long)s.K * s.P);
+                        Im2ColPar(xg, s, g, cols, par);
+                        Product(wg, packed != 0, s.Mg, s.P, s.K, cols, s.P, yg, s.P, par);
+                    }
                     else
                     {
-                        b = PinnedThreadBuffer.Get((long)s.K * s.P);
-                        Im2ColPar(xg, s, g, b, par);
+                        // One thread per image: unfold a chunk of output columns at a time, so the columns stay in
+                        // L2 between the unfolding and the product instead of streaming K·P floats through memory.
+                        int chunk = ChunkWidth(s);
+                        float* cols = PinnedThreadBuffer.Get((long)s.K * chunk);
+                        for (int p0 = 0; p0 < s.P; p0 += chunk)
+                        {
+                            int w = Math.Min(chunk, s.P - p0);
+                            Im2Col(xg, 0, s.Cg, s, g, cols, p0, p0 + w);
+                            Product(wg, packed != 0, s.Mg, w, s.K, cols, w, yg + p0, s.P, false);
+                        }
                     }
-                    if (packed != 0) Sgemm.MultiplyPacked(s.Mg, s.P, s.K, (float*)packed + grp * packedStride, false, b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P);
-                    else Sgemm.Multiply(false, false, s.Mg, s.P, s.K, 1f, pw + wo + (long)grp * s.Mg * s.K, s.K,
-                        b, s.P, 0f, yn + (long)grp * s.Mg * s.P, s.P, par);
                 }
                 if (bd != null)
                     for (int co = 0; co < s.Cout; co++)
@@ -118,8 +149,24 @@ internal static class Conv2dKernels
             for (int p = 1; p < parts; p++) wAcc[p] = ArrayPool<float>.Shared.Rent(wSize);
         }
         if (needBias) for (int p = 0; p < parts; p++) bAcc[p] = new double[s.Cout];
-        nint packedT = parts > 1 && needInput ? PackWeights(wd, wo, s, transposed: true) : 0;
+        // The input gradient of a stride-1 convolution is a stride-1 convolution of dY padded by (k−1)·d − pad.
+        int padH2 = (s.Kh - 1) * g.DilationH - g.PadH, padW2 = (s.Kw - 1) * g.DilationW - g.PadW;
+        bool implicitDx = needInput && s.Implicit && padH2 >= 0 && padW2 >= 0;
+        var dxGrid = new ImplicitGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, Math.Max(0, padH2), Math.Max(0, padW2), g.DilationH, g.DilationW);
+        float[]? flippedW = implicitDx ? ImplicitWeights(wd, wo, s, flipped: true) : null;
+        int[]? dxOffsets = implicitDx ? ImplicitGemm.Offsets(dxGrid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
+        nint packedT = parts > 1 && needInput && !implicitDx ? PackWeights(wd, wo, s, transposed: true) : 0;
         long packedStride = Sgemm.PackedALength(s.K, s.Mg);
+
+        // dx of one image's group: the implicit GEMM of the flipped, transposed weights over dY's padded grid.
+        void ImplicitDx(float* dyg, float* dxg, int grp, bool par)
+        {
+            float* dyp = PinnedThreadBuffer.Get(dxGrid.PaddedLength);
+            ImplicitGemm.Pad(dyg, dxGrid, dyp);
+            fixed (float* pa = flippedW)
+            fixed (int* po = dxOffsets)
+                ImplicitGemm.Run(dxGrid, s.Cg, pa + grp * ImplicitGemm.PackedLength(s.Cg, s.Mg * s.Kh * s.Kw), dyp, po, dxg, (long)s.H * s.W, par);
+        }
 
         void Part(int p, bool par)
         {
@@ -136,22 +183,51 @@ internal static class Conv2dKernels
                     {
                         float* dyg = dyn + (long)grp * s.Mg * s.P;
                         float* xg = px + xo + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W;
-                        float* cols = s.Direct || !(needWeight || needInput) ? null : PinnedThreadBuffer.Get((long)s.K * s.P);
-                        if (needWeight)
+                        float* dxg = needInput ? pdx + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W : null;
+                        float* dwg = needWeight ? pwa + (long)grp * s.Mg * s.K : null;
+                        // Wᵀ for dcols = Wᵀ·dY (or dx = Wᵀ·dY for a direct convolution, where K = Cg).
+                        float* wt = packedT != 0 ? (float*)packedT + grp * packedStride : pw + wo + (long)grp * s.Mg * s.K;
+                        if (s.Direct)
                         {
-                            float* b = xg;
-                            if (!s.Direct) { Im2ColPar(xg, s, g, cols, par); b = cols; }
-                            Sgemm.Multiply(false, true, s.Mg, s.K, s.P, 1f, dyg, s.P, b, s.P, 1f, pwa + (long)grp * s.Mg * s.K, s.K, par);
+                            if (needWeight) Sgemm.Multiply(false, true, s.Mg, s.K, s.P, 1f, dyg, s.P, xg, s.P, 1f, dwg, s.K, par);
+                            if (needInput) ProductT(wt, packedT != 0, s.K, s.P, s.Mg, dyg, s.P, dxg, s.P, par);
                         }
-                        if (needInput)
+                        else if (par || !(needWeight || needInput))
                         {
-                            float* dxg = pdx + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W;
-                            float* wg = pw + wo + (long)grp * s.Mg * s.K;
-                            // dx (direct) or dcols = Wᵀ·dY; for a direct convolution K = Cg.
-                            float* dst = s.Direct ? dxg : cols;
-                            if (packedT != 0) Sgemm.MultiplyPacked(s.K, s.P, s.Mg, (float*)packedT + grp * packedStride, false, dyg, s.P, 0f, dst, s.P);
-                            else Sgemm.Multiply(true, false, s.K, s.P, s.Mg, 1f, wg, s.K, dyg, s.P, 0f, dst, s.P, par);
-                            if (!s.Direct) Col2ImPar(cols, s, g, dxg, par);
+                            float* cols = needWeight || (needInput && !implicitDx) ? PinnedThreadBuffer.Get((long)s.K * s.P) : null;
+                            if (needWeight)
+                            {
+                                Im2ColPar(xg, s, g, cols, par);
+                                Sgemm.Multiply(false, true, s.Mg, s.K, s.P, 1f, dyg, s.P, cols, s.P, 1f, dwg, s.K, par);
+                            }
+                            if (implicitDx) ImplicitDx(dyg, dxg, grp, par);
+                            else if (needInput)
+                            {
+                                ProductT(wt, packedT != 0, s.K, s.P, s.Mg, dyg, s.P, cols, s.P, par);
+                                Col2ImPar(cols, s, g, dxg, par);
+                            }
+                        }
+                        else
+                        {
+                            // One thread per image: chunks of output columns, as in the forward. dW sums the chunks'
+                            // products; each chunk's dcols is folded into dx (cleared once) before the next.
+                            int chunk = ChunkWidth(s);
+                            float* cols = PinnedThreadBuffer.Get((long)s.K * chunk);
+                            for (int p0 = 0; p0 < s.P; p0 += chunk)
+                            {
+                                int w = Math.Min(chunk, s.P - p0);
+                                if (needWeight)
+                                {
+                                    Im2Col(xg, 0, s.Cg, s, g, cols, p0, p0 + w);
+                                    Sgemm.Multiply(false, true, s.Mg, s.K, w, 1f, dyg + p0, s.P, cols, w, 1f, dwg, s.K, false);
+                                }
+                                if (needInput && !implicitDx)
+                                {
+                                    ProductT(wt, packedT != 0, s.K, w, s.Mg, dyg + p0, s.P, cols, w, false);
+                                    Col2Im(cols, 0, s.Cg, s, g, dxg, p0, p0 + w, clear: p0 == 0);
+                                }
+                            }
+                            if (implicitDx) ImplicitDx(dyg, dxg, grp, false);
                         }
                     }
                     if (ba != null)
@@ -186,6 +262,70 @@ internal static class Conv2dKernels
         return (dx, dw, db);
     }
 
+    // C (m×n, ldc) = W·B with W (m×k) either the raw row-major weights or packed by PackWeights.
+    private static unsafe void Product(float* w, bool packed, int m, int n, int k, float* b, int ldb, float* c, int ldc, bool par)
+    {
+        if (packed) Sgemm.MultiplyPacked(m, n, k, w, false, b, ldb, 0f, c, ldc);
+        else Sgemm.Multiply(false, false, m, n, k, 1f, w, k, b, ldb, 0f, c, ldc, par);
+    }
+
+    // C (m×n, ldc) = Wᵀ·B with m = K, k = Mg: W is the raw Mg×K weights (read transposed) or Wᵀ packed by PackWeights.
+    private static unsafe void ProductT(float* w, bool packed, int m, int n, int k, float* b, int ldb, float* c, int ldc, bool par)
+    {
+        if (packed) Sgemm.MultiplyPacked(m, n, k, w, false, b, ldb, 0f, c, ldc);
+        else Sgemm.Multiply(true, false, m, n, k, 1f, w, m, b, ldb, 0f, c, ldc, par);
+    }
+
+    /// <summary>Floats of unfolded columns a chunk may hold (~256 KiB: a quarter of a typical L2).</summary>
+    internal static int ChunkFloats = int.TryParse(Environment.GetEnvironmentVariable("SIFA_CONV_CHUNK"), out int f) && f > 0 ? f : 64 * 1024;
+
+    /// <summary>
+    /// Fewest output columns in a chunk. dW = dY·colsᵀ sums over the chunks, so every chunk reads and writes all of dW
+    /// (Mg×K); a chunk this wide keeps that below a tenth of the chunk's multiply-adds.
+    /// </summary>
+    internal const int MinChunkColumns = 256;
+
+    // Output columns per chunk: K·chunk ≤ ChunkFloats but at least MinChunkColumns, a multiple of the widest register
+    // tile (32), and balanced so the last chunk is not a runt. All of P when that is no more than twice the chunk.
+    private static int ChunkWidth(in ConvShape s)
+    {
+        int max = Math.Max(MinChunkColumns, ChunkFloats / Math.Max(1, s.K) / 32 * 32);
+        if (2 * max >= s.P) return s.P;
+        int chunks = (s.P + max - 1) / max;
+        return Math.Min(max, ((s.P + chunks - 1) / chunks + 31) / 32 * 32);
+    }
+
+    /// <summary>
+    /// Whether stride-1 convolutions take the implicit GEMM: null (default) where it pays (<see cref="ImplicitGemm.Pays"/>),
+    /// true wherever it applies (tests), false never (SIFA_CONV_IMPLICIT=0, for comparisons).
+    /// </summary>
+    internal static bool? ImplicitOverride = Environment.GetEnvironmentVariable("SIFA_CONV_IMPLICIT") switch { "0" => false, "1" => true, _ => null };
+
+    // Every group's weights packed for ImplicitGemm, back to back: W_g (Mg × K) for the forward, or for the input
+    // gradient W'_g (Cg × Mg·kh·kw) with W'[c][co, ki, kj] = W[co, c, kh−1−ki, kw−1−kj] (flipped and transposed).
+    private static unsafe float[] ImplicitWeights(float[] w, int offset, in ConvShape s, bool flipped)
+    {
+        int m = flipped ? s.Cg : s.Mg, k = flipped ? s.Mg * s.Kh * s.Kw : s.K, taps = s.Kh * s.Kw;
+        long stride = ImplicitGemm.PackedLength(m, k);
+        var packed = GC.AllocateUninitializedArray<float>(checked((int)(stride * s.Groups)), pinned: true);
+        var wt = flipped ? new float[(long)m * k] : null;
+        fixed (float* pw = w, pp = packed, pt = wt)
+            for (int grp = 0; grp < s.Groups; grp++)
+            {
+                float* wg = pw + offset + (long)grp * s.Mg * s.K;
+                if (flipped)
+                {
+                    for (int c = 0; c < s.Cg; c++)
+                        for (int co = 0; co < s.Mg; co++)
+                            for (int t = 0; t < taps; t++)
+                                pt[((long)c * s.Mg + co) * taps + t] = wg[((long)co * s.Cg + c) * taps + taps - 1 - t];
+                    wg = pt;
+                }
+                ImplicitGemm.PackWeights(wg, k, m, k, pp + grp * stride);
+            }
+        return packed;
+    }
+
     // Every group's weights packed once as the A operand of the per-image products, W_g (Mg×K) for the forward or
     // W_gᵀ (K×Mg) for the input gradient, back to back in the calling thread's shared pack buffer (no image product
     // uses it: they are serial). Read-only while the images run in parallel.
@@ -203,18 +343,18 @@ internal static class Conv2dKernels
     // im2col of one group's channels, split over the cores by channel when asked and worthwhile.
     private static unsafe void Im2ColPar(float* x, in ConvShape s, in Conv2dGeometry g, float* cols, bool par)
     {
-        if (!par || (long)s.K * s.P < 1L << 16 || s.Cg < 2) { Im2Col(x, 0, s.Cg, s, g, cols); return; }
+        if (!par || (long)s.K * s.P < 1L << 16 || s.Cg < 2) { Im2Col(x, 0, s.Cg, s, g, cols, 0, s.P); return; }
         nint xp = (nint)x, cp = (nint)cols;
         var ss = s; var gg = g;
-        CpuParallel.ForChunks(s.Cg, (c0, c1) => Im2Col((float*)xp, c0, c1, ss, gg, (float*)cp));
+        CpuParallel.ForChunks(s.Cg, (c0, c1) => Im2Col((float*)xp, c0, c1, ss, gg, (float*)cp, 0, ss.P));
     }
 
     private static unsafe void Col2ImPar(float* cols, in ConvShape s, in Conv2dGeometry g, float* dx, bool par)
     {
-        if (!par || (long)s.K * s.P < 1L << 16 || s.Cg < 2) { Col2Im(cols, 0, s.Cg, s, g, dx); return; }
+        if (!par || (long)s.K * s.P < 1L << 16 || s.Cg < 2) { Col2Im(cols, 0, s.Cg, s, g, dx, 0, s.P, true); return; }
         nint xp = (nint)dx, cp = (nint)cols;
         var ss = s; var gg = g;
-        CpuParallel.ForChunks(s.Cg, (c0, c1) => Col2Im((float*)cp, c0, c1, ss, gg, (float*)xp));
+        CpuParallel.ForChunks(s.Cg, (c0, c1) => Col2Im((float*)cp, c0, c1, ss, gg, (float*)xp, 0, ss.P, true));
     }
 
     // The output columns [lo, hi) whose input column ow·stride + shift lies inside [0, size).
@@ -226,10 +366,15 @@ internal static class Conv2dKernels
         lo = Math.Min(lo, hi);
     }
 
-    /// <summary>Unfolds channels [c0, c1) of one image (x points at channel 0) into rows (c, ki, kj) × (oh, ow) of cols.</summary>
-    private static unsafe void Im2Col(float* x, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* cols)
+    /// <summary>
+    /// Unfolds channels [c0, c1) of one image (x points at channel 0) into rows (c, ki, kj) × output positions
+    /// [p0, p1) of cols (row length p1 − p0): the whole image, or one chunk of its columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Im2Col(float* x, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* cols, int p0, int p1)
     {
-        int H = s.H, W = s.W, Ho = s.Ho, Wo = s.Wo, P = s.P, sh = g.StrideH, sw = g.StrideW;
+        int H = s.H, W = s.W, Wo = s.Wo, ld = p1 - p0, sh = g.StrideH, sw = g.StrideW;
+        int oh0 = p0 / Wo, oh1 = (p1 - 1) / Wo;
         for (int c = c0; c < c1; c++)
         {
             float* xc = x + (long)c * H * W;
@@ -239,57 +384,89 @@ internal static class Conv2dKernels
                 for (int kj = 0; kj < s.Kw; kj++)
                 {
                     int dw = kj * g.DilationW - g.PadW;
-                    float* row = cols + ((long)(c * s.Kh + ki) * s.Kw + kj) * P;
+                    // Indexed by the output position p (row[p] for p in [p0, p1)).
+                    float* row = cols + ((long)(c * s.Kh + ki) * s.Kw + kj) * ld - p0;
                     ValidRange(dw, sw, W, Wo, out int lo, out int hi);
-                    for (int oh = 0; oh < Ho; oh++)
+                    for (int oh = oh0; oh <= oh1; oh++)
                     {
                         float* r = row + (long)oh * Wo;
+                        int a = Math.Max(0, p0 - oh * Wo), b = Math.Min(Wo, p1 - oh * Wo);
                         int ih = oh * sh + dh;
-                        if ((uint)ih >= (uint)H || lo >= hi) { new Span<float>(r, Wo).Clear(); continue; }
-                        if (lo > 0) new Span<float>(r, lo).Clear();
-                        if (hi < Wo) new Span<float>(r + hi, Wo - hi).Clear();
+                        int l = Math.Max(a, lo), h = Math.Min(b, hi);
+                        if ((uint)ih >= (uint)H || l >= h) { Fill0(r + a, b - a); continue; }
+                        if (l > a) Fill0(r + a, l - a);
+                        if (h < b) Fill0(r + h, b - h);
                         float* src = xc + (long)ih * W + dw;
-                        if (sw == 1) new ReadOnlySpan<float>(src + lo, hi - lo).CopyTo(new Span<float>(r + lo, hi - lo));
-                        else if (sw == 2) for (int ow = lo; ow < hi; ow++) r[ow] = src[2 * ow];
-                        else for (int ow = lo; ow < hi; ow++) r[ow] = src[(long)ow * sw];
+                        if (sw == 1) Copy(src + l, r + l, h - l);
+                        else if (sw == 2) for (int ow = l; ow < h; ow++) r[ow] = src[2 * ow];
+                        else for (int ow = l; ow < h; ow++) r[ow] = src[(long)ow * sw];
                     }
                 }
             }
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: writes channels [c0, c1) of dx (x points at channel 0) as the sum of the column entries.</summary>
-    private static unsafe void Col2Im(float* cols, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* dx)
+    /// <summary>
+    /// The adjoint of <see cref="Im2Col"/>: adds the column entries of positions [p0, p1) into channels [c0, c1) of dx
+    /// (dx points at channel 0), after clearing those channels first when <paramref name="clear"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Col2Im(float* cols, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* dx, int p0, int p1, bool clear)
     {
-        int H = s.H, W = s.W, Ho = s.Ho, Wo = s.Wo, P = s.P, sh = g.StrideH, sw = g.StrideW;
+        int H = s.H, W = s.W, Wo = s.Wo, ld = p1 - p0, sh = g.StrideH, sw = g.StrideW;
+        int oh0 = p0 / Wo, oh1 = (p1 - 1) / Wo;
         for (int c = c0; c < c1; c++)
         {
             float* xc = dx + (long)c * H * W;
-            new Span<float>(xc, H * W).Clear();
+            if (clear) new Span<float>(xc, H * W).Clear();
             for (int ki = 0; ki < s.Kh; ki++)
             {
                 int dh = ki * g.DilationH - g.PadH;
                 for (int kj = 0; kj < s.Kw; kj++)
                 {
                     int dw = kj * g.DilationW - g.PadW;
-                    float* row = cols + ((long)(c * s.Kh + ki) * s.Kw + kj) * P;
+                    float* row = cols + ((long)(c * s.Kh + ki) * s.Kw + kj) * ld - p0;
                     ValidRange(dw, sw, W, Wo, out int lo, out int hi);
-                    if (lo >= hi) continue;
-                    for (int oh = 0; oh < Ho; oh++)
+                    for (int oh = oh0; oh <= oh1; oh++)
                     {
                         int ih = oh * sh + dh;
-                        if ((uint)ih >= (uint)H) continue;
+                        int l = Math.Max(Math.Max(0, p0 - oh * Wo), lo), h = Math.Min(Math.Min(Wo, p1 - oh * Wo), hi);
+                        if ((uint)ih >= (uint)H || l >= h) continue;
                         float* r = row + (long)oh * Wo;
                         float* dst = xc + (long)ih * W + dw;
-                        if (sw == 1)
-                        {
-                            var d = new Span<float>(dst + lo, hi - lo);
-                            TensorPrimitives.Add(d, new ReadOnlySpan<float>(r + lo, hi - lo), d);
-                        }
-                        else for (int ow = lo; ow < hi; ow++) dst[(long)ow * sw] += r[ow];
+                        if (sw == 1) AddTo(r + l, dst + l, h - l);
+                        else for (int ow = l; ow < h; ow++) dst[(long)ow * sw] += r[ow];
                     }
                 }
             }
         }
+    }
+    // Short runs (an output row's part of a chunk, often 10–60 floats) dominate the unfolding: plain vector loops
+    // without the span and dispatch overhead of the library calls.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Copy(float* src, float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        for (; i < n; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Fill0(float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+        for (; i < n; i++) dst[i] = 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddTo(float* src, float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        for (; i < n; i++) dst[i] += src[i];
     }
 }

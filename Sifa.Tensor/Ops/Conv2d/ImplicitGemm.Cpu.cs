@@ -1,0 +1,204 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Sifa.Tensors.Cpu;
+
+// Stride-1 convolution without unfolding: an implicit GEMM that reads op(B) straight from a zero-padded copy of the
+// image. On the padded grid (Hp × Wp, image at row padH, column padW) the output position q = oh·Wp + ow needs, for
+// the reduction index k = (c, ki, kj), the value xp[c·Hp·Wp + ki·dh·Wp + kj·dw + q]: for a fixed k, consecutive q are
+// consecutive floats. So a register tile of 6 output channels × 32 consecutive q loads its B row with two plain
+// (unaligned) vector loads at off[k] + q0, and the weights are the usual 6-row packed A panels over the whole K.
+// The columns ow ≥ Wo of the grid are computed and discarded (Wp − Wo of every Wp), which is cheap next to
+// creating every unfolded value once per use: im2col plus packing cost about as much as the 64 multiply-adds that
+// use each value when Cout = 64 (ResNet's layer1).
+// The input gradient of a stride-1 convolution is itself one (dY padded by (k−1)·d − pad, weights flipped and
+// transposed), so the same kernel serves both.
+internal static unsafe class ImplicitGemm
+{
+    private const int MR = MicroKernel.MR, NR = 32;
+
+    /// <summary>Whether the implicit kernel runs here (AVX-512: the 6×32 tile).</summary>
+    public static bool Supported => CpuFeatures.SgemmPath == CpuIsa.Avx512 && Avx512F.IsSupported;
+
+    /// <summary>
+    /// Whether the padded grid wastes little enough for the implicit GEMM to win: it computes Wp − Wo discarded columns
+    /// of every Wp (measured: ahead at 56 and 28 columns, behind at 14 and 7 for 3×3 kernels).
+    /// </summary>
+    public static bool Pays(int w, int kw, int padW, int dw)
+    {
+        int wp = w + 2 * padW, wo = wp - dw * (kw - 1);
+        return wo > 0 && 10 * (wp - wo) <= wp;
+    }
+
+    /// <summary>The geometry of one implicit-GEMM convolution: the input grid padded, the output on the padded grid.</summary>
+    public readonly struct Plan
+    {
+        public readonly int C, H, W, PadH, PadW, Hp, Wp, Ho, Wo, K, Tiles;
+        public readonly long PaddedLength;
+
+        public Plan(int c, int h, int w, int kh, int kw, int padH, int padW, int dh, int dw)
+        {
+            C = c; H = h; W = w; PadH = padH; PadW = padW;
+            Ho = h + 2 * padH - dh * (kh - 1); Wo = w + 2 * padW - dw * (kw - 1);
+            Hp = h + 2 * padH; Wp = w + 2 * padW;
+            K = c * kh * kw;
+            Tiles = (Ho * Wp + NR - 1) / NR;
+            // The last tile reads up to NR − 1 + (kw − 1)·dw floats past the last grid row of the last channel.
+            PaddedLength = (long)c * Hp * Wp + NR + Wp + 16;
+        }
+    }
+
+    /// <summary>The reduction offsets off[k] = c·Hp·Wp + ki·dh·Wp + kj·dw in the order of the weights' K.</summary>
+    public static int[] Offsets(in Plan p, int kh, int kw, int dh, int dw)
+    {
+        var off = new int[p.K];
+        for (int c = 0, k = 0; c < p.C; c++)
+            for (int ki = 0; ki < kh; ki++)
+                for (int kj = 0; kj < kw; kj++, k++)
+                    off[k] = c * p.Hp * p.Wp + ki * dh * p.Wp + kj * dw;
+        return off;
+    }
+
+    /// <summary>Copies one image (C × H × W) into the zero-padded grid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pad(float* x, in Plan p, float* xp)
+    {
+        new Span<float>(xp, checked((int)p.PaddedLength)).Clear();
+        for (int c = 0; c < p.C; c++)
+            for (int h = 0; h < p.H; h++)
+                new ReadOnlySpan<float>(x + ((long)c * p.H + h) * p.W, p.W)
+                    .CopyTo(new Span<float>(xp + ((long)c * p.Hp + h + p.PadH) * p.Wp + p.PadW, p.W));
+    }
+
+    /// <summary>Largest reduction block (k-steps) per kernel call; whole input channels (taps each) at a time.</summary>
+    /// <summary>Tiles (of 32 output positions) that share each A slice.</summary>
+    internal static int TileGroup = int.TryParse(Environment.GetEnvironmentVariable("SIFA_IMPLICIT_TG"), out int tg) && tg > 0 ? tg : 2;
+
+    internal static int BlockK = int.TryParse(Environment.GetEnvironmentVariable("SIFA_IMPLICIT_KB"), out int kb) && kb > 0 ? kb : 144;
+
+    /// <summary>
+    /// y (m × Ho·Wo, row stride ldy) = A · B, A packed by <see cref="PackWeights"/> (m rows over the whole K), B read from
+    /// the padded grid <paramref name="xp"/> through <paramref name="off"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(in Plan p, int m, float* packedA, float* xp, int* off, float* y, long ldy, bool parallel)
+    {
+        if (!parallel || p.Tiles < 4) { RunTiles(p, m, packedA, xp, off, y, ldy, 0, p.Tiles); return; }
+        var plan = p;
+        nint a = (nint)packedA, x = (nint)xp, o = (nint)off, yy = (nint)y;
+        CpuParallel.ForChunks(p.Tiles, (t0, t1) => RunTiles(plan, m, (float*)a, (float*)x, (int*)o, (float*)yy, ldy, t0, t1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunTiles(in Plan p, int m, float* packedA, float* xp, int* off, float* y, long ldy, int t0, int t1)
+    {
+        int panels = (m + MR - 1) / MR;
+        // Accumulators for a group of tiles × every row panel. The reduction runs in blocks of whole input channels
+        // and, per block, each 6-row A slice is applied to the group's tiles in turn: the slice is read once per
+        // group and the grid rows of the block (channels × kh rows × ~3 lines per tile) stay in L1 across the panels.
+        int group = Math.Max(1, TileGroup);
+        float* acc = PinnedThreadBuffer.GetSecond((long)group * panels * MR * NR + 16);
+        acc = (float*)(((nint)acc + 63) & ~(nint)63);
+        int taps = p.K / p.C, kb = Math.Max(1, BlockK / taps) * taps;
+        for (int g0 = t0; g0 < t1; g0 += group)
+        {
+            int g1 = Math.Min(t1, g0 + group);
+            for (int k0 = 0; k0 < p.K; k0 += kb)
+            {
+                int kn = Math.Min(kb, p.K - k0);
+                for (int ip = 0; ip < panels; ip++)
+                {
+                    float* a = packedA + (long)ip * MR * p.K + (long)k0 * MR;
+                    for (int t = g0; t < g1; t++)
+                        Kernel6x32(kn, a, xp + t * NR, off + k0, acc + ((long)(t - g0) * panels + ip) * MR * NR, k0 > 0);
+                }
+            }
+            for (int t = g0; t < g1; t++)
+                for (int ip = 0; ip < panels; ip++)
+                    Scatter(acc + ((long)(t - g0) * panels + ip) * MR * NR, in p, t * NR, Math.Min(MR, m - ip * MR), y + (long)ip * MR * ldy, ldy);
+        }
+    }
+
+    /// <summary>Packs W (m × K, row-major, row stride ldw) into 6-row panels over the whole K.</summary>
+    public static void PackWeights(float* w, long ldw, int m, int k, float* dst) => Packing.PackA(false, w, ldw, 0, m, 0, k, dst);
+
+    /// <summary>Floats <see cref="PackWeights"/> writes.</summary>
+    public static long PackedLength(int m, int k) => (long)(m + MR - 1) / MR * MR * k + 16;
+
+    // The valid outputs of a 6 × 32 tile at grid positions [q0, q0 + 32): each grid row contributes its first Wo columns.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scatter(float* tile, in Plan p, int q0, int rows, float* y, long ldy)
+    {
+        int q = q0, end = Math.Min(q0 + NR, p.Ho * p.Wp);
+        while (q < end)
+        {
+            int oh = q / p.Wp, ow = q - oh * p.Wp;
+            int rowEnd = Math.Min(end, oh * p.Wp + p.Wp);
+            int n = Math.Min(rowEnd - q, p.Wo - ow);
+            if (n > 0)
+                for (int r = 0; r < rows; r++)
+                {
+                    float* src = tile + r * NR + (q - q0), dst = y + r * ldy + (long)oh * p.Wo + ow;
+                    // Vector stores: the destination lines are often not cached yet, and 32 scalar stores to them
+                    // fill the store buffer (measured 5× slower than the whole product on a small reduction).
+                    int i = 0;
+                    for (; i + 16 <= n; i += 16) Avx512F.Store(dst + i, Avx512F.LoadVector512(src + i));
+                    if (i + 8 <= n) { Avx.Store(dst + i, Avx.LoadVector256(src + i)); i += 8; }
+                    for (; i < n; i++) dst[i] = src[i];
+                }
+            q = rowEnd;
+        }
+    }
+
+    // C[0..6, 0..32) (+)= Σ_k A[r, k] · x[off[k] + j]: 12 zmm accumulators, two unaligned loads of B per k-step.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x32(int kc, float* a, float* x, int* off, float* c, bool accumulate)
+    {
+        Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1;
+        if (accumulate)
+        {
+            c0_0 = Avx512F.LoadAlignedVector512(c + 0 * NR); c0_1 = Avx512F.LoadAlignedVector512(c + 0 * NR + 16);
+            c1_0 = Avx512F.LoadAlignedVector512(c + 1 * NR); c1_1 = Avx512F.LoadAlignedVector512(c + 1 * NR + 16);
+            c2_0 = Avx512F.LoadAlignedVector512(c + 2 * NR); c2_1 = Avx512F.LoadAlignedVector512(c + 2 * NR + 16);
+            c3_0 = Avx512F.LoadAlignedVector512(c + 3 * NR); c3_1 = Avx512F.LoadAlignedVector512(c + 3 * NR + 16);
+            c4_0 = Avx512F.LoadAlignedVector512(c + 4 * NR); c4_1 = Avx512F.LoadAlignedVector512(c + 4 * NR + 16);
+            c5_0 = Avx512F.LoadAlignedVector512(c + 5 * NR); c5_1 = Avx512F.LoadAlignedVector512(c + 5 * NR + 16);
+        }
+        else
+        {
+            c0_0 = c0_1 = c1_0 = c1_1 = c2_0 = c2_1 = c3_0 = c3_1 = c4_0 = c4_1 = c5_0 = c5_1 = Vector512<float>.Zero;
+        }
+        for (int k = 0; k < kc; k++)
+        {
+            float* b = x + off[k];
+            var b0 = Avx512F.LoadVector512(b);
+            var b1 = Avx512F.LoadVector512(b + 16);
+            var av = Vector512.Create(a[0]);
+            c0_0 = Avx512F.FusedMultiplyAdd(av, b0, c0_0);
+            c0_1 = Avx512F.FusedMultiplyAdd(av, b1, c0_1);
+            av = Vector512.Create(a[1]);
+            c1_0 = Avx512F.FusedMultiplyAdd(av, b0, c1_0);
+            c1_1 = Avx512F.FusedMultiplyAdd(av, b1, c1_1);
+            av = Vector512.Create(a[2]);
+            c2_0 = Avx512F.FusedMultiplyAdd(av, b0, c2_0);
+            c2_1 = Avx512F.FusedMultiplyAdd(av, b1, c2_1);
+            av = Vector512.Create(a[3]);
+            c3_0 = Avx512F.FusedMultiplyAdd(av, b0, c3_0);
+            c3_1 = Avx512F.FusedMultiplyAdd(av, b1, c3_1);
+            av = Vector512.Create(a[4]);
+            c4_0 = Avx512F.FusedMultiplyAdd(av, b0, c4_0);
+            c4_1 = Avx512F.FusedMultiplyAdd(av, b1, c4_1);
+            av = Vector512.Create(a[5]);
+            c5_0 = Avx512F.FusedMultiplyAdd(av, b0, c5_0);
+            c5_1 = Avx512F.FusedMultiplyAdd(av, b1, c5_1);
+            a += MR;
+        }
+        Avx512F.StoreAligned(c + 0 * NR, c0_0); Avx512F.StoreAligned(c + 0 * NR + 16, c0_1);
+        Avx512F.StoreAligned(c + 1 * NR, c1_0); Avx512F.StoreAligned(c + 1 * NR + 16, c1_1);
+        Avx512F.StoreAligned(c + 2 * NR, c2_0); Avx512F.StoreAligned(c + 2 * NR + 16, c2_1);
+        Avx512F.StoreAligned(c + 3 * NR, c3_0); Avx512F.StoreAligned(c + 3 * NR + 16, c3_1);
+        Avx512F.StoreAligned(c + 4 * NR, c4_0); Avx512F.StoreAligned(c + 4 * NR + 16, c4_1);
+        Avx512F.StoreAligned(c + 5 * NR, c5_0); Avx512F.StoreAligned(c + 5 * NR + 16, c5_1);
+    }
+}
