@@ -44,7 +44,9 @@ public static class GemmBench
         var b = Tensor.FromArray(RandomArray(rng, (long)k * n), k, n);
         double flops = 2.0 * m * n * k;
         var samples = new double[repeats];
-        void Once() => Tensor.Matmul(a, b);
+        // C comes from the buffer pool, as numpy's bench writes into a preallocated `out`: a fresh multi-megabyte
+        // array per call would time the VM's page faults (up to a third of a small product) instead of the product.
+        void Once() { using (TensorScope.Begin()) Tensor.Matmul(a, b); }
 
         // Warm-up: JIT tiers up, pack buffers are allocated, the thread pool starts its workers.
         var sw = Stopwatch.StartNew();

@@ -91,9 +91,12 @@ public static class OpsBench
 
     private static double Median(int repeats, Action body) => Median(repeats, body, out _);
 
-    // Median wall seconds of one run; cpuSeconds: the process's mean CPU seconds per run (all threads).
-    private static double Median(int repeats, Action body, out double cpuSeconds)
+    // Median wall seconds of one run; cpuSeconds: the process's mean CPU seconds per run (all threads). Every run is
+    // inside a TensorScope, as in a training step: outputs come from the buffer pool, so the figures do not include
+    // the page faults of fresh multi-megabyte arrays (up to half of a fast convolution's time on this VM).
+    private static double Median(int repeats, Action inner, out double cpuSeconds)
     {
+        void body() { using (TensorScope.Begin()) inner(); }
         body();
         var t = new double[Math.Max(1, repeats)];
         for (int i = 0; i < t.Length; i++)
