@@ -87,6 +87,8 @@ public class ConvTests
     [InlineData(4, 16, 12, 40, 16, 2, 3, 1, 1, 1, 1)]
     [InlineData(3, 5, 6, 33, 40, 1, 3, 1, 1, 1, 1)]
     [InlineData(1, 7, 60, 58, 9, 3, 3, 1, 1, 1, 1)]
+    [InlineData(2, 8, 14, 30, 48, 3, 3, 1, 1, 1, 1)]     // output channels past one 32-wide tile
+    [InlineData(1, 12, 10, 62, 70, 3, 3, 1, 1, 1, 1)]
     public void ImplicitGemmMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
         var saved = Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride;

@@ -156,6 +156,12 @@ internal static class Conv2dKernels
         float[]? flippedW = implicitDx ? ImplicitWeights(wd, wo, s, flipped: true) : null;
         int[]? dxOffsets = implicitDx ? ImplicitGemm.Offsets(dxGrid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
         nint packedT = parts > 1 && needInput && !implicitDx ? PackWeights(wd, wo, s, transposed: true) : 0;
+        // dW on the padded grid too (ImplicitGemm.WeightGradient): per part, dWᵀ of every group (K × ldt) summed over
+        // its images and added into dW at the end.
+        bool implicitDw = needWeight && s.Implicit;
+        var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW);
+        int[]? offsets = implicitDw ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
+        int ldt = (s.Mg + 31) / 32 * 32;
         long packedStride = Sgemm.PackedALength(s.K, s.Mg);
 
         // dx of one image's group: the implicit GEMM of the flipped, transposed weights over dY's padded grid.
@@ -174,8 +180,10 @@ internal static class Conv2dKernels
             var wa = wAcc[p];
             var ba = bAcc[p];
             if (wa != null) wa.AsSpan(0, wSize).Clear();
-            fixed (float* px = xd, pw = wd, pdy = dyd, pdx = dxd, pwa = wa)
+            float[]? dwt = implicitDw ? GC.AllocateArray<float>(checked(s.Groups * s.K * ldt + 16), pinned: true) : null;
+            fixed (float* px = xd, pw = wd, pdy = dyd, pdx = dxd, pwa = wa, pdwt0 = dwt)
             {
+                float* pdwt = (float*)(((nint)pdwt0 + 63) & ~(nint)63);
                 for (int n = n0; n < n1; n++)
                 {
                     float* dyn = pdy + dyo + (long)n * s.Cout * s.P;
@@ -191,6 +199,18 @@ internal static class Conv2dKernels
                         {
                             if (needWeight) Sgemm.Multiply(false, true, s.Mg, s.K, s.P, 1f, dyg, s.P, xg, s.P, 1f, dwg, s.K, par);
                             if (needInput) ProductT(wt, packedT != 0, s.K, s.P, s.Mg, dyg, s.P, dxg, s.P, par);
+                        }
+                        else if (implicitDw && (implicitDx || !needInput))
+                        {
+                            // Neither gradient unfolds: dW from the padded x and dYᵀ, dx from the padded dY.
+                            float* xp = PinnedThreadBuffer.Get(grid.PaddedLength);
+                            ImplicitGemm.Pad(xg, grid, xp);
+                            float* dyt = PinnedThreadBuffer.GetSecond((long)s.P * ldt + 16);
+                            dyt = (float*)(((nint)dyt + 63) & ~(nint)63);
+                            ImplicitGemm.Transpose(dyg, s.Mg, s.P, s.P, dyt, ldt);
+                            fixed (int* po = offsets)
+                                ImplicitGemm.WeightGradient(grid, xp, po, dyt, ldt, pdwt + (long)grp * s.K * ldt, par);
+                            if (implicitDx) ImplicitDx(dyg, dxg, grp, par);
                         }
                         else if (par || !(needWeight || needInput))
                         {
@@ -234,6 +254,13 @@ internal static class Conv2dKernels
                         for (int co = 0; co < s.Cout; co++)
                             ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyn + (long)co * s.P, s.P));
                 }
+                if (implicitDw)
+                    for (int grp = 0; grp < s.Groups; grp++)
+                    {
+                        float* t = pdwt + (long)grp * s.K * ldt, d = pwa + (long)grp * s.Mg * s.K;
+                        for (int co = 0; co < s.Mg; co++)
+                            for (int k = 0; k < s.K; k++) d[(long)co * s.K + k] += t[(long)k * ldt + co];
+                    }
             }
         }
 

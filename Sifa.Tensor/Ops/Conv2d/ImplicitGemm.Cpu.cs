@@ -120,6 +120,113 @@ internal static unsafe class ImplicitGemm
         }
     }
 
+    /// <summary>
+    /// The weight gradient on the padded grid, transposed: dWᵀ (K × ldt, accumulated) += Σ_p x[k, p] · dYᵀ[p, ·] over the
+    /// valid output positions p = (oh, ow), where x[k, p] = xp[off[k] + oh·Wp + ow] and <paramref name="dyt"/> is dY
+    /// transposed (P × ldt, ldt a multiple of 32, zero beyond the channels). A 6 × 32 tile takes its six values of x from
+    /// six streams that advance one float per position, and its B row from dYᵀ: no unfolding and no packing.
+    /// </summary>
+    public static void WeightGradient(in Plan p, float* xp, int* off, float* dyt, int ldt, float* dwt, bool parallel)
+    {
+        int panels = (p.K + MR - 1) / MR;
+        if (!parallel || panels < 8) { WeightGradientPanels(p, xp, off, dyt, ldt, dwt, 0, panels); return; }
+        var plan = p;
+        nint x = (nint)xp, o = (nint)off, b = (nint)dyt, c = (nint)dwt;
+        CpuParallel.ForChunks(panels, (i0, i1) => WeightGradientPanels(plan, (float*)x, (int*)o, (float*)b, ldt, (float*)c, i0, i1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradientPanels(in Plan p, float* xp, int* off, float* dyt, int ldt, float* dwt, int ip0, int ip1)
+    {
+        // Output rows in chunks of ~256 positions: a chunk's 32 columns of dYᵀ (32 KiB) stay in L1 across the panels.
+        int rows = Math.Max(1, 256 / p.Wo);
+        float** streams = stackalloc float*[MR];
+        for (int oh0 = 0; oh0 < p.Ho; oh0 += rows)
+        {
+            int oh1 = Math.Min(p.Ho, oh0 + rows);
+            for (int jc = 0; jc < ldt; jc += NR)
+                for (int ip = ip0; ip < ip1; ip++)
+                {
+                    int k0 = ip * MR, valid = Math.Min(MR, p.K - k0);
+                    // A partial panel repeats its last row; those sums are computed and not stored.
+                    for (int r = 0; r < MR; r++) streams[r] = xp + off[k0 + Math.Min(r, valid - 1)];
+                    GradientKernel6x32(streams, p.Wp, p.Wo, oh0, oh1, dyt + jc, ldt, dwt + (long)k0 * ldt + jc, valid);
+                }
+        }
+    }
+
+    // C[0..rows, 0..32) += Σ_{oh, ow} s_r[oh·Wp + ow] · B[(oh·Wo + ow)·ldb + j].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GradientKernel6x32(float** s, int wp, int wo, int oh0, int oh1, float* b, int ldb, float* c, int rows)
+    {
+        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default;
+        Vector512<float> c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
+        float* s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5];
+        for (int oh = oh0; oh < oh1; oh++)
+        {
+            float* bq = b + (long)oh * wo * ldb;
+            int q = oh * wp, end = q + wo;
+            for (; q < end; q++, bq += ldb)
+            {
+                var b0 = Avx512F.LoadAlignedVector512(bq);
+                var b1 = Avx512F.LoadAlignedVector512(bq + 16);
+                var av = Vector512.Create(s0[q]);
+                c0_0 = Avx512F.FusedMultiplyAdd(av, b0, c0_0);
+                c0_1 = Avx512F.FusedMultiplyAdd(av, b1, c0_1);
+                av = Vector512.Create(s1[q]);
+                c1_0 = Avx512F.FusedMultiplyAdd(av, b0, c1_0);
+                c1_1 = Avx512F.FusedMultiplyAdd(av, b1, c1_1);
+                av = Vector512.Create(s2[q]);
+                c2_0 = Avx512F.FusedMultiplyAdd(av, b0, c2_0);
+                c2_1 = Avx512F.FusedMultiplyAdd(av, b1, c2_1);
+                av = Vector512.Create(s3[q]);
+                c3_0 = Avx512F.FusedMultiplyAdd(av, b0, c3_0);
+                c3_1 = Avx512F.FusedMultiplyAdd(av, b1, c3_1);
+                av = Vector512.Create(s4[q]);
+                c4_0 = Avx512F.FusedMultiplyAdd(av, b0, c4_0);
+                c4_1 = Avx512F.FusedMultiplyAdd(av, b1, c4_1);
+                av = Vector512.Create(s5[q]);
+                c5_0 = Avx512F.FusedMultiplyAdd(av, b0, c5_0);
+                c5_1 = Avx512F.FusedMultiplyAdd(av, b1, c5_1);
+            }
+        }
+        AddRow(c, c0_0, c0_1);
+        if (rows > 1) AddRow(c + ldb, c1_0, c1_1);
+        if (rows > 2) AddRow(c + 2L * ldb, c2_0, c2_1);
+        if (rows > 3) AddRow(c + 3L * ldb, c3_0, c3_1);
+        if (rows > 4) AddRow(c + 4L * ldb, c4_0, c4_1);
+        if (rows > 5) AddRow(c + 5L * ldb, c5_0, c5_1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* c, Vector512<float> v0, Vector512<float> v1)
+    {
+        Avx512F.StoreAligned(c, Avx512F.LoadAlignedVector512(c) + v0);
+        Avx512F.StoreAligned(c + 16, Avx512F.LoadAlignedVector512(c + 16) + v1);
+    }
+
+    /// <summary>dst (n × ldt) = srcᵀ for src (m × n, row stride lds), columns m..ldt of dst zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transpose(float* src, int m, int n, long lds, float* dst, int ldt)
+    {
+        const int Block = 32;
+        for (int j0 = 0; j0 < n; j0 += Block)
+        {
+            int j1 = Math.Min(n, j0 + Block);
+            for (int i0 = 0; i0 < m; i0 += Block)
+            {
+                int i1 = Math.Min(m, i0 + Block);
+                for (int i = i0; i < i1; i++)
+                {
+                    float* s = src + i * lds;
+                    for (int j = j0; j < j1; j++) dst[(long)j * ldt + i] = s[j];
+                }
+            }
+            for (int j = j0; j < j1; j++)
+                for (int i = m; i < ldt; i++) dst[(long)j * ldt + i] = 0f;
+        }
+    }
+
     /// <summary>Packs W (m × K, row-major, row stride ldw) into 6-row panels over the whole K.</summary>
     public static void PackWeights(float* w, long ldw, int m, int k, float* dst) => Packing.PackA(false, w, ldw, 0, m, 0, k, dst);
 
