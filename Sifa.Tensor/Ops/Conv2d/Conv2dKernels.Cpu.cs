@@ -31,7 +31,7 @@ internal static class Conv2dKernels
             K = Cg * Kh * Kw; P = Ho * Wo;
             Direct = Kh == 1 && Kw == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
             Implicit = !Direct && g.StrideH == 1 && g.StrideW == 1 && Kh * Kw > 1 && ImplicitGemm.Supported
-                && (ImplicitOverride ?? ImplicitGemm.Pays(W, Kw, g.PadW, g.DilationW));
+                && (ImplicitOverride ?? ImplicitGemm.Pays(W, Kw, g.PadW, g.DilationW, Mg));
         }
 
         public long Flops => 2L * N * Cout * K * P;
@@ -158,7 +158,7 @@ internal static class Conv2dKernels
         nint packedT = parts > 1 && needInput && !implicitDx ? PackWeights(wd, wo, s, transposed: true) : 0;
         // dW on the padded grid too (ImplicitGemm.WeightGradient): per part, dWᵀ of every group (K × ldt) summed over
         // its images and added into dW at the end.
-        bool implicitDw = needWeight && s.Implicit;
+        bool implicitDw = needWeight && s.Implicit && ImplicitWeightGradient;
         var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW);
         int[]? offsets = implicitDw ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
         int ldt = (s.Mg + 31) / 32 * 32;
@@ -321,6 +321,9 @@ internal static class Conv2dKernels
         int chunks = (s.P + max - 1) / max;
         return Math.Min(max, ((s.P + chunks - 1) / chunks + 31) / 32 * 32);
     }
+
+    /// <summary>Comparison hook: whether implicit convolutions also take the implicit weight gradient.</summary>
+    internal static bool ImplicitWeightGradient = Environment.GetEnvironmentVariable("SIFA_CONV_IMPLICIT_DW") != "0";
 
     /// <summary>
     /// Whether stride-1 convolutions take the implicit GEMM: null (default) where it pays (<see cref="ImplicitGemm.Pays"/>),
