@@ -74,8 +74,8 @@ public class ConvTests
         }
     }
 
-    // Stride-1 convolutions read the zero-padded image directly (ImplicitGemm, on AVX-512 machines; elsewhere these
-    // run the unfolding path): forward and the input gradient, which is the same kernel on the padded dY. Forced on for
+    // Convolutions read the zero-padded image directly (ImplicitGemm, on AVX-512 machines; elsewhere these run the
+    // unfolding path): forward, dW and, at stride 1, the input gradient (the same kernel on the padded dY). Forced on for
     // every shape here, including narrow images where the default would unfold; one image (tiles split over the
     // cores) and batches (an image per core).
     [Theory]
@@ -89,6 +89,10 @@ public class ConvTests
     [InlineData(1, 7, 60, 58, 9, 3, 3, 1, 1, 1, 1)]
     [InlineData(2, 8, 14, 30, 48, 3, 3, 1, 1, 1, 1)]     // output channels past one 32-wide tile
     [InlineData(1, 12, 10, 62, 70, 3, 3, 1, 1, 1, 1)]
+    [InlineData(2, 8, 17, 19, 12, 3, 3, 2, 1, 1, 1)]     // strided: the padded image as sh·sw phase grids
+    [InlineData(1, 3, 45, 37, 16, 7, 7, 2, 3, 1, 1)]     // the stem
+    [InlineData(2, 6, 20, 23, 40, 3, 3, 3, 1, 1, 1)]
+    [InlineData(4, 8, 19, 18, 6, 3, 3, 2, 2, 2, 2)]
     public void ImplicitGemmMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
         var saved = Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride;

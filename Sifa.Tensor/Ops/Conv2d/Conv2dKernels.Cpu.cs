@@ -18,7 +18,7 @@ internal static class Conv2dKernels
         public readonly int N, C, H, W, Cout, Cg, Mg, Kh, Kw, Ho, Wo, K, P, Groups;
         public readonly bool Direct;
 
-        /// <summary>Stride 1 with a kernel larger than 1×1: the implicit GEMM on the padded grid (ImplicitGemm) applies.</summary>
+        /// <summary>A kernel larger than 1×1: the implicit GEMM on the padded grids (ImplicitGemm) runs the forward and dW.</summary>
         public readonly bool Implicit;
 
         public ConvShape(int[] x, int[] w, Conv2dGeometry g)
@@ -30,8 +30,8 @@ internal static class Conv2dKernels
             Ho = g.OutH(H, Kh); Wo = g.OutW(W, Kw);
             K = Cg * Kh * Kw; P = Ho * Wo;
             Direct = Kh == 1 && Kw == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
-            Implicit = !Direct && g.StrideH == 1 && g.StrideW == 1 && Kh * Kw > 1 && ImplicitGemm.Supported
-                && (ImplicitOverride ?? ImplicitGemm.Pays(W, Kw, g.PadW, g.DilationW, Mg));
+            Implicit = Kh * Kw > 1 && ImplicitGemm.Supported
+                && (ImplicitOverride ?? ImplicitGemm.Pays(W, Kw, g.PadW, g.DilationW, g.StrideW, Mg));
         }
 
         public long Flops => 2L * N * Cout * K * P;
@@ -59,7 +59,7 @@ internal static class Conv2dKernels
         // Images run in parallel with serial products: pack the weights once for all of them, not once per image.
         nint packed = parts > 1 ? PackWeights(wd, wo, s, transposed: false) : 0;
         long packedStride = Sgemm.PackedALength(s.Mg, s.K);
-        var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW);
+        var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         bool useImplicit = s.Implicit;
         float[]? implicitW = useImplicit ? ImplicitWeights(wd, wo, s, flipped: false) : null;
         int[]? offsets = useImplicit ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
@@ -151,15 +151,17 @@ internal static class Conv2dKernels
         if (needBias) for (int p = 0; p < parts; p++) bAcc[p] = new double[s.Cout];
         // The input gradient of a stride-1 convolution is a stride-1 convolution of dY padded by (k−1)·d − pad.
         int padH2 = (s.Kh - 1) * g.DilationH - g.PadH, padW2 = (s.Kw - 1) * g.DilationW - g.PadW;
-        bool implicitDx = needInput && s.Implicit && padH2 >= 0 && padW2 >= 0;
+        bool implicitDx = needInput && s.Implicit && g.StrideH == 1 && g.StrideW == 1 && padH2 >= 0 && padW2 >= 0;
         var dxGrid = new ImplicitGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, Math.Max(0, padH2), Math.Max(0, padW2), g.DilationH, g.DilationW);
         float[]? flippedW = implicitDx ? ImplicitWeights(wd, wo, s, flipped: true) : null;
         int[]? dxOffsets = implicitDx ? ImplicitGemm.Offsets(dxGrid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
         nint packedT = parts > 1 && needInput && !implicitDx ? PackWeights(wd, wo, s, transposed: true) : 0;
         // dW on the padded grid too (ImplicitGemm.WeightGradient): per part, dWᵀ of every group (K × ldt) summed over
         // its images and added into dW at the end.
-        bool implicitDw = needWeight && s.Implicit && ImplicitWeightGradient;
-        var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW);
+        // Each kernel call reduces over the P output positions, so a short P (small grids) leaves the call overhead
+        // and the first touch of six streams exposed; unfolding wins there unless the output is narrow (measured).
+        bool implicitDw = needWeight && s.Implicit && ImplicitWeightGradient && (s.P >= 512 || s.Mg <= 32 || ImplicitOverride == true);
+        var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         int[]? offsets = implicitDw ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
         int ldt = (s.Mg + 31) / 32 * 32;
         long packedStride = Sgemm.PackedALength(s.K, s.Mg);
@@ -172,6 +174,20 @@ internal static class Conv2dKernels
             fixed (float* pa = flippedW)
             fixed (int* po = dxOffsets)
                 ImplicitGemm.Run(dxGrid, s.Cg, pa + grp * ImplicitGemm.PackedLength(s.Cg, s.Mg * s.Kh * s.Kw), dyp, po, dxg, (long)s.H * s.W, par);
+        }
+
+        // dx of one image's group by dcols = Wᵀ·dY folded back: all columns at once on all cores, else in chunks.
+        void UnfoldedDx(float* dyg, float* dxg, float* wt, bool par)
+        {
+            int chunk = par ? s.P : ChunkWidth(s);
+            float* cols = PinnedThreadBuffer.Get((long)s.K * chunk);
+            for (int p0 = 0; p0 < s.P; p0 += chunk)
+            {
+                int w = Math.Min(chunk, s.P - p0);
+                ProductT(wt, packedT != 0, s.K, w, s.Mg, dyg + p0, s.P, cols, w, par);
+                if (par) Col2ImPar(cols, s, g, dxg, par);
+                else Col2Im(cols, 0, s.Cg, s, g, dxg, p0, p0 + w, clear: p0 == 0);
+            }
         }
 
         void Part(int p, bool par)
@@ -200,7 +216,7 @@ internal static class Conv2dKernels
                             if (needWeight) Sgemm.Multiply(false, true, s.Mg, s.K, s.P, 1f, dyg, s.P, xg, s.P, 1f, dwg, s.K, par);
                             if (needInput) ProductT(wt, packedT != 0, s.K, s.P, s.Mg, dyg, s.P, dxg, s.P, par);
                         }
-                        else if (implicitDw && (implicitDx || !needInput))
+                        else if (implicitDw)
                         {
                             // Neither gradient unfolds: dW from the padded x and dYᵀ, dx from the padded dY.
                             float* xp = PinnedThreadBuffer.Get(grid.PaddedLength);
@@ -211,6 +227,7 @@ internal static class Conv2dKernels
                             fixed (int* po = offsets)
                                 ImplicitGemm.WeightGradient(grid, xp, po, dyt, ldt, pdwt + (long)grp * s.K * ldt, par);
                             if (implicitDx) ImplicitDx(dyg, dxg, grp, par);
+                            else if (needInput) UnfoldedDx(dyg, dxg, wt, par);
                         }
                         else if (par || !(needWeight || needInput))
                         {

@@ -27,56 +27,86 @@ internal static unsafe class ImplicitGemm
     /// multiply-adds. Measured (3×3, 8 images, 2 cores): ahead at 56 and 28 columns, even at 14 and behind at 7 for 64–512
     /// channels, but 1.4–2.7× ahead at every size for the 18 channels of SIFA's offset convolution.
     /// </summary>
-    public static bool Pays(int w, int kw, int padW, int dw, int m)
+    public static bool Pays(int w, int kw, int padW, int dw, int sw, int m)
     {
-        int wp = w + 2 * padW, wo = wp - dw * (kw - 1), waste = wp - wo;
+        int full = w + 2 * padW, wp = (full + sw - 1) / sw, wo = (full - dw * (kw - 1) - 1) / sw + 1, waste = wp - wo;
         return wo > 0 && (10 * waste <= wp || (m <= 32 && 3 * waste <= wp));
     }
 
-    /// <summary>The geometry of one implicit-GEMM convolution: the input grid padded, the output on the padded grid.</summary>
+    /// <summary>
+    /// The geometry of one implicit-GEMM convolution: the padded image as sh·sw phase grids of Hp × Wp (phase (a, b)
+    /// holds the padded rows a, a + sh, … and columns b, b + sw, …; one phase, the padded image itself, at stride 1),
+    /// and the output on the grid: position q = oh·Wp + ow, of which the columns ow ≥ Wo are discarded. For the tap
+    /// (ki, kj) the output (oh, ow) reads padded row sh·oh + ki·dh = sh·(oh + ki·dh / sh) + ki·dh mod sh, so with the
+    /// phases a strided convolution reads consecutive floats too.
+    /// </summary>
     public readonly struct Plan
     {
-        public readonly int C, H, W, PadH, PadW, Hp, Wp, Ho, Wo, K, Tiles;
-        public readonly long PaddedLength;
+        public readonly int C, H, W, PadH, PadW, Sh, Sw, Hp, Wp, Ho, Wo, K, Tiles;
+        public readonly long PhaseLength, PaddedLength;
 
-        public Plan(int c, int h, int w, int kh, int kw, int padH, int padW, int dh, int dw)
+        public Plan(int c, int h, int w, int kh, int kw, int padH, int padW, int dh, int dw, int sh = 1, int sw = 1)
         {
-            C = c; H = h; W = w; PadH = padH; PadW = padW;
-            Ho = h + 2 * padH - dh * (kh - 1); Wo = w + 2 * padW - dw * (kw - 1);
-            Hp = h + 2 * padH; Wp = w + 2 * padW;
+            C = c; H = h; W = w; PadH = padH; PadW = padW; Sh = sh; Sw = sw;
+            int fullH = h + 2 * padH, fullW = w + 2 * padW;
+            Ho = (fullH - dh * (kh - 1) - 1) / sh + 1; Wo = (fullW - dw * (kw - 1) - 1) / sw + 1;
+            Hp = (fullH + sh - 1) / sh; Wp = (fullW + sw - 1) / sw;
             K = c * kh * kw;
             Tiles = (Ho * Wp + NR - 1) / NR;
-            // The last tile reads up to NR − 1 + (kw − 1)·dw floats past the last grid row of the last channel.
-            PaddedLength = (long)c * Hp * Wp + NR + Wp + 16;
+            PhaseLength = (long)c * Hp * Wp;
+            // The last tile reads up to NR − 1 + (kw − 1)·dw / sw floats past the last grid row of the last phase.
+            PaddedLength = sh * sw * PhaseLength + NR + Wp + 16;
         }
     }
 
-    /// <summary>The reduction offsets off[k] = c·Hp·Wp + ki·dh·Wp + kj·dw in the order of the weights' K.</summary>
+    /// <summary>The reduction offsets (phase, c, ki·dh / sh, kj·dw / sw) on the grids, in the order of the weights' K.</summary>
     public static int[] Offsets(in Plan p, int kh, int kw, int dh, int dw)
     {
         var off = new int[p.K];
         for (int c = 0, k = 0; c < p.C; c++)
             for (int ki = 0; ki < kh; ki++)
                 for (int kj = 0; kj < kw; kj++, k++)
-                    off[k] = c * p.Hp * p.Wp + ki * dh * p.Wp + kj * dw;
+                {
+                    int phase = ki * dh % p.Sh * p.Sw + kj * dw % p.Sw;
+                    off[k] = checked((int)(phase * p.PhaseLength + (long)c * p.Hp * p.Wp + ki * dh / p.Sh * p.Wp + kj * dw / p.Sw));
+                }
         return off;
     }
 
-    /// <summary>Copies one image (C × H × W) into the zero-padded grid.</summary>
+    /// <summary>Copies one image (C × H × W) into the zero-padded phase grids.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pad(float* x, in Plan p, float* xp)
     {
         new Span<float>(xp, checked((int)p.PaddedLength)).Clear();
-        for (int c = 0; c < p.C; c++)
-            for (int h = 0; h < p.H; h++)
-                new ReadOnlySpan<float>(x + ((long)c * p.H + h) * p.W, p.W)
-                    .CopyTo(new Span<float>(xp + ((long)c * p.Hp + h + p.PadH) * p.Wp + p.PadW, p.W));
+        if (p.Sh == 1 && p.Sw == 1)
+        {
+            for (int c = 0; c < p.C; c++)
+                for (int h = 0; h < p.H; h++)
+                    new ReadOnlySpan<float>(x + ((long)c * p.H + h) * p.W, p.W)
+                        .CopyTo(new Span<float>(xp + ((long)c * p.Hp + h + p.PadH) * p.Wp + p.PadW, p.W));
+            return;
+        }
+        for (int a = 0; a < p.Sh; a++)
+            for (int b = 0; b < p.Sw; b++)
+            {
+                float* phase = xp + (a * p.Sw + b) * p.PhaseLength;
+                // Grid columns j with an image column sw·j + b − padW inside [0, W).
+                int j0 = Math.Max(0, (p.PadW - b + p.Sw - 1) / p.Sw), j1 = Math.Min(p.Wp, (p.W + p.PadW - b + p.Sw - 1) / p.Sw);
+                for (int c = 0; c < p.C; c++)
+                    for (int i = 0; i < p.Hp; i++)
+                    {
+                        int row = p.Sh * i + a - p.PadH;
+                        if ((uint)row >= (uint)p.H) continue;
+                        float* src = x + ((long)c * p.H + row) * p.W + b - p.PadW, dst = phase + ((long)c * p.Hp + i) * p.Wp;
+                        for (int j = j0; j < j1; j++) dst[j] = src[(long)p.Sw * j];
+                    }
+            }
     }
 
-    /// <summary>Largest reduction block (k-steps) per kernel call; whole input channels (taps each) at a time.</summary>
     /// <summary>Tiles (of 32 output positions) that share each A slice.</summary>
     internal static int TileGroup = int.TryParse(Environment.GetEnvironmentVariable("SIFA_IMPLICIT_TG"), out int tg) && tg > 0 ? tg : 2;
 
+    /// <summary>Largest reduction block (k-steps) per kernel call; whole input channels (taps each) at a time.</summary>
     internal static int BlockK = int.TryParse(Environment.GetEnvironmentVariable("SIFA_IMPLICIT_KB"), out int kb) && kb > 0 ? kb : 144;
 
     /// <summary>
