@@ -61,15 +61,42 @@ public class ConvTests
     public void ChunkedColumnsMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups, int chunkColumns)
     {
         int saved = Sifa.Tensors.Cpu.Conv2dKernels.ChunkFloats, threads = Sifa.Tensors.Cpu.CpuParallel.Threads;
+        var implicitSaved = Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride;
         try
         {
             Sifa.Tensors.Cpu.Conv2dKernels.ChunkFloats = cin / groups * kh * kw * chunkColumns;
+            Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride = false;   // the unfolding path
             Sifa.Tensors.Cpu.CpuParallel.Threads = 2;   // batch-parallel: the chunked path
             ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
         }
         finally
         {
             Sifa.Tensors.Cpu.Conv2dKernels.ChunkFloats = saved;
+            Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride = implicitSaved;
+            Sifa.Tensors.Cpu.CpuParallel.Threads = threads;
+        }
+    }
+
+    // Small images unfold several to a product (columns of up to MinProductColumns); the group's last product may
+    // hold fewer images. Every case has work enough for the batch-parallel path.
+    [Theory]
+    [InlineData(8, 16, 9, 11, 20, 3, 3, 1, 1, 1, 1)]
+    [InlineData(6, 16, 15, 15, 48, 3, 3, 2, 1, 1, 2)]
+    [InlineData(10, 16, 9, 10, 40, 2, 2, 1, 0, 1, 1)]
+    [InlineData(8, 32, 16, 16, 96, 1, 1, 2, 0, 1, 1)]
+    public void GroupedImagesMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
+    {
+        int threads = Sifa.Tensors.Cpu.CpuParallel.Threads;
+        var implicitSaved = Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride;
+        try
+        {
+            Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride = false;
+            Sifa.Tensors.Cpu.CpuParallel.Threads = 2;
+            ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
+        }
+        finally
+        {
+            Sifa.Tensors.Cpu.Conv2dKernels.ImplicitOverride = implicitSaved;
             Sifa.Tensors.Cpu.CpuParallel.Threads = threads;
         }
     }

@@ -113,16 +113,51 @@ internal static class Conv2dKernels
             }
         }
 
+        // Small images (layer3/4: 14² and 7² outputs): several images per product, so its N is wide enough for the
+        // register tiles (196 columns fill 6.1 tiles of 32, 49 only 1.5) and each packed weight block serves more columns.
+        int group = parts > 1 && !useImplicit ? ImageGroup(s, (s.N + parts - 1) / parts) : 1;
+
+        void Images(int n, int count)
+        {
+            int ld = count * s.P;
+            float* cols = PinnedThreadBuffer.Get((long)s.K * ld);
+            float* c = PinnedThreadBuffer.GetSecond((long)s.Mg * ld);
+            fixed (float* px = xd, py = yd)
+                for (int grp = 0; grp < s.Groups; grp++)
+                {
+                    for (int i = 0; i < count; i++)
+                        Im2Col(px + xo + ((long)(n + i) * s.C + (long)grp * s.Cg) * s.H * s.W, 0, s.Cg, s, g, cols + (long)i * s.P, 0, s.P, ld);
+                    Sgemm.MultiplyPacked(s.Mg, ld, s.K, (float*)packed + grp * packedStride, false, cols, ld, 0f, c, ld);
+                    for (int i = 0; i < count; i++)
+                        for (int co = 0; co < s.Mg; co++)
+                        {
+                            float* dst = py + ((long)(n + i) * s.Cout + grp * s.Mg + co) * s.P;
+                            new ReadOnlySpan<float>(c + (long)co * ld + (long)i * s.P, s.P).CopyTo(new Span<float>(dst, s.P));
+                            if (bd != null) TensorPrimitives.Add(new Span<float>(dst, s.P), bd[bo + grp * s.Mg + co], new Span<float>(dst, s.P));
+                        }
+                }
+        }
+
         if (parts > 1)
             CpuParallel.For(parts, p =>
             {
                 int n0 = (int)((long)s.N * p / parts), n1 = (int)((long)s.N * (p + 1) / parts);
-                for (int n = n0; n < n1; n++) Image(n, false);
+                if (group > 1)
+                    for (int n = n0; n < n1; n += group) Images(n, Math.Min(group, n1 - n));
+                else
+                    for (int n = n0; n < n1; n++) Image(n, false);
             });
         else
             for (int n = 0; n < s.N; n++) Image(n, true);
         return y;
     }
+
+    /// <summary>Output columns a product should have at least; smaller images are grouped (see Forward).</summary>
+    internal static int MinProductColumns = 512;
+
+    // Images per product: enough for MinProductColumns columns, at most the images of one part.
+    private static int ImageGroup(in ConvShape s, int imagesPerPart) =>
+        s.P >= MinProductColumns ? 1 : Math.Clamp((MinProductColumns + s.P - 1) / s.P, 1, imagesPerPart);
 
     public static unsafe (Tensor? Input, Tensor? Weight, Tensor? Bias) Backward(Tensor dy, Tensor x, Tensor weight, Conv2dGeometry geometry,
         bool needInput, bool needWeight, bool needBias)
@@ -190,6 +225,34 @@ internal static class Conv2dKernels
             }
         }
 
+        // Images [n, n + count) of one group in one product per gradient: their unfolded columns side by side
+        // (K × count·P) and dY gathered to Mg × count·P; dW sums over all their positions at once and dcols is folded
+        // back image by image.
+        int group = parts > 1 && !implicitDw && !implicitDx ? ImageGroup(s, (s.N + parts - 1) / parts) : 1;
+        void ImagesBackward(int n, int count, int grp, float* px, float* pdy, float* pdx, float* pwa, float* pw)
+        {
+            int ld = count * s.P;
+            float* cols = PinnedThreadBuffer.Get((long)s.K * ld);
+            float* dyb = PinnedThreadBuffer.GetSecond((long)s.Mg * ld);
+            for (int i = 0; i < count; i++)
+                for (int co = 0; co < s.Mg; co++)
+                    new ReadOnlySpan<float>(pdy + dyo + ((long)(n + i) * s.Cout + grp * s.Mg + co) * s.P, s.P)
+                        .CopyTo(new Span<float>(dyb + (long)co * ld + (long)i * s.P, s.P));
+            if (needWeight)
+            {
+                for (int i = 0; i < count; i++)
+                    Im2Col(px + xo + ((long)(n + i) * s.C + (long)grp * s.Cg) * s.H * s.W, 0, s.Cg, s, g, cols + (long)i * s.P, 0, s.P, ld);
+                Sgemm.Multiply(false, true, s.Mg, s.K, ld, 1f, dyb, ld, cols, ld, 1f, pwa + (long)grp * s.Mg * s.K, s.K, false);
+            }
+            if (needInput)
+            {
+                float* wt = packedT != 0 ? (float*)packedT + grp * packedStride : pw + wo + (long)grp * s.Mg * s.K;
+                ProductT(wt, packedT != 0, s.K, ld, s.Mg, dyb, ld, cols, ld, false);
+                for (int i = 0; i < count; i++)
+                    Col2Im(cols + (long)i * s.P, 0, s.Cg, s, g, pdx + ((long)(n + i) * s.C + (long)grp * s.Cg) * s.H * s.W, 0, s.P, clear: true, ld);
+            }
+        }
+
         void Part(int p, bool par)
         {
             int n0 = (int)((long)s.N * p / parts), n1 = (int)((long)s.N * (p + 1) / parts);
@@ -203,6 +266,18 @@ internal static class Conv2dKernels
                 for (int n = n0; n < n1; n++)
                 {
                     float* dyn = pdy + dyo + (long)n * s.Cout * s.P;
+                    if (group > 1)
+                    {
+                        // Several small images per product, as in the forward; the bias sums run per image below.
+                        int count = Math.Min(group, n1 - n);
+                        for (int grp = 0; grp < s.Groups; grp++)
+                            ImagesBackward(n, count, grp, px, pdy, pdx, pwa, pw);
+                        for (int i = 0; i < count && ba != null; i++)
+                            for (int co = 0; co < s.Cout; co++)
+                                ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyn + ((long)i * s.Cout + co) * s.P, s.P));
+                        n += count - 1;
+                        continue;
+                    }
                     for (int grp = 0; grp < s.Groups; grp++)
                     {
                         float* dyg = dyn + (long)grp * s.Mg * s.P;
@@ -415,12 +490,14 @@ internal static class Conv2dKernels
 
     /// <summary>
     /// Unfolds channels [c0, c1) of one image (x points at channel 0) into rows (c, ki, kj) × output positions
-    /// [p0, p1) of cols (row length p1 − p0): the whole image, or one chunk of its columns.
+    /// [p0, p1) of cols (row length ld, default p1 − p0): the whole image, one chunk of its columns, or one image's
+    /// block of a several-image product.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Im2Col(float* x, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* cols, int p0, int p1)
+    private static unsafe void Im2Col(float* x, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* cols, int p0, int p1, int ld = 0)
     {
-        int H = s.H, W = s.W, Wo = s.Wo, ld = p1 - p0, sh = g.StrideH, sw = g.StrideW;
+        int H = s.H, W = s.W, Wo = s.Wo, sh = g.StrideH, sw = g.StrideW;
+        if (ld == 0) ld = p1 - p0;
         int oh0 = p0 / Wo, oh1 = (p1 - 1) / Wo;
         for (int c = c0; c < c1; c++)
         {
@@ -458,9 +535,10 @@ internal static class Conv2dKernels
     /// (dx points at channel 0), after clearing those channels first when <paramref name="clear"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Col2Im(float* cols, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* dx, int p0, int p1, bool clear)
+    private static unsafe void Col2Im(float* cols, int c0, int c1, in ConvShape s, in Conv2dGeometry g, float* dx, int p0, int p1, bool clear, int ld = 0)
     {
-        int H = s.H, W = s.W, Wo = s.Wo, ld = p1 - p0, sh = g.StrideH, sw = g.StrideW;
+        int H = s.H, W = s.W, Wo = s.Wo, sh = g.StrideH, sw = g.StrideW;
+        if (ld == 0) ld = p1 - p0;
         int oh0 = p0 / Wo, oh1 = (p1 - 1) / Wo;
         for (int c = c0; c < c1; c++)
         {
