@@ -15,6 +15,12 @@ public sealed class MpiTrainingTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-5;
 
+    // Parameters after training: the SIFA offset convolutions start at zero and stay small, so float32 summation order
+    // alone (one process on two threads against two single-threaded ranks) moves them by ~1e-5 of their norm (measured
+    // 9.5e-6 with unfolded convolutions, 1.1e-5 with the implicit GEMM); every other parameter agrees to < 6e-6. A lost
+    // or doubled gradient shard is off by far more.
+    private const double ParameterTolerance = 3e-5;
+
     private static string? Mpirun() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
 
@@ -99,7 +105,7 @@ public sealed class MpiTrainingTests(ITestOutputHelper output)
             var x = t.Tensor.ToArray(); var y = pb[k].Tensor.ToArray();
             double diff = 0, norm = 0;
             for (int i = 0; i < x.Length; i++) { diff += (double)(x[i] - y[i]) * (x[i] - y[i]); norm += (double)x[i] * x[i]; }
-            Assert.True(Math.Sqrt(diff) <= Tolerance * Math.Max(Math.Sqrt(norm), 1e-6), $"{k}: relative difference {Math.Sqrt(diff / Math.Max(norm, 1e-12)):G3}");
+            Assert.True(Math.Sqrt(diff) <= ParameterTolerance * Math.Max(Math.Sqrt(norm), 1e-6), $"{k}: relative difference {Math.Sqrt(diff / Math.Max(norm, 1e-12)):G3}");
         }
     }
 
