@@ -14,12 +14,20 @@ namespace Sifa.Tensors.Cpu;
 // use each value when Cout = 64 (ResNet's layer1).
 // The input gradient of a stride-1 convolution is itself one (dY padded by (k−1)·d − pad, weights flipped and
 // transposed), so the same kernel serves both.
-internal static unsafe class ImplicitGemm
+internal static unsafe partial class ImplicitGemm
 {
-    private const int MR = MicroKernel.MR, NR = 32;
+    private const int MR = MicroKernel.MR;
 
-    /// <summary>Whether the implicit kernel runs here (AVX-512: the 6×32 tile).</summary>
-    public static bool Supported => CpuFeatures.SgemmPath == CpuIsa.Avx512 && Avx512F.IsSupported;
+    /// <summary>Whether the implicit kernels run on the SGEMM path in use: the 6×32 tile on AVX-512, 6×16 on AVX2.</summary>
+    public static bool Supported => CpuFeatures.SgemmPath switch
+    {
+        CpuIsa.Avx512 => Avx512F.IsSupported,
+        CpuIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        _ => false,
+    };
+
+    // Output positions per register tile on the path in use.
+    private static int Width => CpuFeatures.SgemmPath == CpuIsa.Avx512 ? 32 : 16;
 
     /// <summary>
     /// Whether the implicit GEMM beats unfolding for a stride-1 convolution with <paramref name="m"/> output channels
@@ -42,7 +50,7 @@ internal static unsafe class ImplicitGemm
     /// </summary>
     public readonly struct Plan
     {
-        public readonly int C, H, W, PadH, PadW, Sh, Sw, Hp, Wp, Ho, Wo, K, Tiles;
+        public readonly int C, H, W, PadH, PadW, Sh, Sw, Hp, Wp, Ho, Wo, K, Nr, Tiles;
         public readonly long PhaseLength, PaddedLength;
 
         public Plan(int c, int h, int w, int kh, int kw, int padH, int padW, int dh, int dw, int sh = 1, int sw = 1)
@@ -52,10 +60,11 @@ internal static unsafe class ImplicitGemm
             Ho = (fullH - dh * (kh - 1) - 1) / sh + 1; Wo = (fullW - dw * (kw - 1) - 1) / sw + 1;
             Hp = (fullH + sh - 1) / sh; Wp = (fullW + sw - 1) / sw;
             K = c * kh * kw;
-            Tiles = (Ho * Wp + NR - 1) / NR;
+            Nr = Width;
+            Tiles = (Ho * Wp + Nr - 1) / Nr;
             PhaseLength = (long)c * Hp * Wp;
-            // The last tile reads up to NR − 1 + (kw − 1)·dw / sw floats past the last grid row of the last phase.
-            PaddedLength = sh * sw * PhaseLength + NR + Wp + 16;
+            // The last tile reads up to Nr − 1 + (kw − 1)·dw / sw floats past the last grid row of the last phase.
+            PaddedLength = sh * sw * PhaseLength + 32 + Wp + 16;
         }
     }
 
@@ -130,7 +139,8 @@ internal static unsafe class ImplicitGemm
         // and, per block, each 6-row A slice is applied to the group's tiles in turn: the slice is read once per
         // group and the grid rows of the block (channels × kh rows × ~3 lines per tile) stay in L1 across the panels.
         int group = Math.Max(1, TileGroup);
-        float* acc = PinnedThreadBuffer.GetSecond((long)group * panels * MR * NR + 16);
+        int nr = p.Nr;
+        float* acc = PinnedThreadBuffer.GetSecond((long)group * panels * MR * nr + 16);
         acc = (float*)(((nint)acc + 63) & ~(nint)63);
         int taps = p.K / p.C, kb = Math.Max(1, BlockK / taps) * taps;
         for (int g0 = t0; g0 < t1; g0 += group)
@@ -143,12 +153,16 @@ internal static unsafe class ImplicitGemm
                 {
                     float* a = packedA + (long)ip * MR * p.K + (long)k0 * MR;
                     for (int t = g0; t < g1; t++)
-                        Kernel6x32(kn, a, xp + t * NR, off + k0, acc + ((long)(t - g0) * panels + ip) * MR * NR, k0 > 0);
+                    {
+                        float* c = acc + ((long)(t - g0) * panels + ip) * MR * nr;
+                        if (nr == 32) Kernel6x32(kn, a, xp + t * nr, off + k0, c, k0 > 0);
+                        else Kernel6x16(kn, a, xp + t * nr, off + k0, c, k0 > 0);
+                    }
                 }
             }
             for (int t = g0; t < g1; t++)
                 for (int ip = 0; ip < panels; ip++)
-                    Scatter(acc + ((long)(t - g0) * panels + ip) * MR * NR, in p, t * NR, Math.Min(MR, m - ip * MR), y + (long)ip * MR * ldy, ldy);
+                    Scatter(acc + ((long)(t - g0) * panels + ip) * MR * nr, in p, t * nr, Math.Min(MR, m - ip * MR), y + (long)ip * MR * ldy, ldy);
         }
     }
 
@@ -176,65 +190,16 @@ internal static unsafe class ImplicitGemm
         for (int oh0 = 0; oh0 < p.Ho; oh0 += rows)
         {
             int oh1 = Math.Min(p.Ho, oh0 + rows);
-            for (int jc = 0; jc < ldt; jc += NR)
+            for (int jc = 0; jc < ldt; jc += p.Nr)
                 for (int ip = ip0; ip < ip1; ip++)
                 {
                     int k0 = ip * MR, valid = Math.Min(MR, p.K - k0);
                     // A partial panel repeats its last row; those sums are computed and not stored.
                     for (int r = 0; r < MR; r++) streams[r] = xp + off[k0 + Math.Min(r, valid - 1)];
-                    GradientKernel6x32(streams, p.Wp, p.Wo, oh0, oh1, dyt + jc, ldt, dwt + (long)k0 * ldt + jc, valid);
+                    if (p.Nr == 32) GradientKernel6x32(streams, p.Wp, p.Wo, oh0, oh1, dyt + jc, ldt, dwt + (long)k0 * ldt + jc, valid);
+                    else GradientKernel6x16(streams, p.Wp, p.Wo, oh0, oh1, dyt + jc, ldt, dwt + (long)k0 * ldt + jc, valid);
                 }
         }
-    }
-
-    // C[0..rows, 0..32) += Σ_{oh, ow} s_r[oh·Wp + ow] · B[(oh·Wo + ow)·ldb + j].
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GradientKernel6x32(float** s, int wp, int wo, int oh0, int oh1, float* b, int ldb, float* c, int rows)
-    {
-        Vector512<float> c0_0 = default, c0_1 = default, c1_0 = default, c1_1 = default, c2_0 = default, c2_1 = default;
-        Vector512<float> c3_0 = default, c3_1 = default, c4_0 = default, c4_1 = default, c5_0 = default, c5_1 = default;
-        float* s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5];
-        for (int oh = oh0; oh < oh1; oh++)
-        {
-            float* bq = b + (long)oh * wo * ldb;
-            int q = oh * wp, end = q + wo;
-            for (; q < end; q++, bq += ldb)
-            {
-                var b0 = Avx512F.LoadAlignedVector512(bq);
-                var b1 = Avx512F.LoadAlignedVector512(bq + 16);
-                var av = Vector512.Create(s0[q]);
-                c0_0 = Avx512F.FusedMultiplyAdd(av, b0, c0_0);
-                c0_1 = Avx512F.FusedMultiplyAdd(av, b1, c0_1);
-                av = Vector512.Create(s1[q]);
-                c1_0 = Avx512F.FusedMultiplyAdd(av, b0, c1_0);
-                c1_1 = Avx512F.FusedMultiplyAdd(av, b1, c1_1);
-                av = Vector512.Create(s2[q]);
-                c2_0 = Avx512F.FusedMultiplyAdd(av, b0, c2_0);
-                c2_1 = Avx512F.FusedMultiplyAdd(av, b1, c2_1);
-                av = Vector512.Create(s3[q]);
-                c3_0 = Avx512F.FusedMultiplyAdd(av, b0, c3_0);
-                c3_1 = Avx512F.FusedMultiplyAdd(av, b1, c3_1);
-                av = Vector512.Create(s4[q]);
-                c4_0 = Avx512F.FusedMultiplyAdd(av, b0, c4_0);
-                c4_1 = Avx512F.FusedMultiplyAdd(av, b1, c4_1);
-                av = Vector512.Create(s5[q]);
-                c5_0 = Avx512F.FusedMultiplyAdd(av, b0, c5_0);
-                c5_1 = Avx512F.FusedMultiplyAdd(av, b1, c5_1);
-            }
-        }
-        AddRow(c, c0_0, c0_1);
-        if (rows > 1) AddRow(c + ldb, c1_0, c1_1);
-        if (rows > 2) AddRow(c + 2L * ldb, c2_0, c2_1);
-        if (rows > 3) AddRow(c + 3L * ldb, c3_0, c3_1);
-        if (rows > 4) AddRow(c + 4L * ldb, c4_0, c4_1);
-        if (rows > 5) AddRow(c + 5L * ldb, c5_0, c5_1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* c, Vector512<float> v0, Vector512<float> v1)
-    {
-        Avx512F.StoreAligned(c, Avx512F.LoadAlignedVector512(c) + v0);
-        Avx512F.StoreAligned(c + 16, Avx512F.LoadAlignedVector512(c + 16) + v1);
     }
 
     /// <summary>dst (n × ldt) = srcᵀ for src (m × n, row stride lds), columns m..ldt of dst zero.</summary>
@@ -265,11 +230,11 @@ internal static unsafe class ImplicitGemm
     /// <summary>Floats <see cref="PackWeights"/> writes.</summary>
     public static long PackedLength(int m, int k) => (long)(m + MR - 1) / MR * MR * k + 16;
 
-    // The valid outputs of a 6 × 32 tile at grid positions [q0, q0 + 32): each grid row contributes its first Wo columns.
+    // The valid outputs of a 6 × Nr tile at grid positions [q0, q0 + Nr): each grid row contributes its first Wo columns.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scatter(float* tile, in Plan p, int q0, int rows, float* y, long ldy)
     {
-        int q = q0, end = Math.Min(q0 + NR, p.Ho * p.Wp);
+        int nr = p.Nr, q = q0, end = Math.Min(q0 + nr, p.Ho * p.Wp);
         while (q < end)
         {
             int oh = q / p.Wp, ow = q - oh * p.Wp;
@@ -278,66 +243,15 @@ internal static unsafe class ImplicitGemm
             if (n > 0)
                 for (int r = 0; r < rows; r++)
                 {
-                    float* src = tile + r * NR + (q - q0), dst = y + r * ldy + (long)oh * p.Wo + ow;
+                    float* src = tile + r * nr + (q - q0), dst = y + r * ldy + (long)oh * p.Wo + ow;
                     // Vector stores: the destination lines are often not cached yet, and 32 scalar stores to them
                     // fill the store buffer (measured 5× slower than the whole product on a small reduction).
                     int i = 0;
-                    for (; i + 16 <= n; i += 16) Avx512F.Store(dst + i, Avx512F.LoadVector512(src + i));
-                    if (i + 8 <= n) { Avx.Store(dst + i, Avx.LoadVector256(src + i)); i += 8; }
+                    for (; i + 8 <= n; i += 8) Avx.Store(dst + i, Avx.LoadVector256(src + i));
                     for (; i < n; i++) dst[i] = src[i];
                 }
             q = rowEnd;
         }
     }
 
-    // C[0..6, 0..32) (+)= Σ_k A[r, k] · x[off[k] + j]: 12 zmm accumulators, two unaligned loads of B per k-step.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x32(int kc, float* a, float* x, int* off, float* c, bool accumulate)
-    {
-        Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1;
-        if (accumulate)
-        {
-            c0_0 = Avx512F.LoadAlignedVector512(c + 0 * NR); c0_1 = Avx512F.LoadAlignedVector512(c + 0 * NR + 16);
-            c1_0 = Avx512F.LoadAlignedVector512(c + 1 * NR); c1_1 = Avx512F.LoadAlignedVector512(c + 1 * NR + 16);
-            c2_0 = Avx512F.LoadAlignedVector512(c + 2 * NR); c2_1 = Avx512F.LoadAlignedVector512(c + 2 * NR + 16);
-            c3_0 = Avx512F.LoadAlignedVector512(c + 3 * NR); c3_1 = Avx512F.LoadAlignedVector512(c + 3 * NR + 16);
-            c4_0 = Avx512F.LoadAlignedVector512(c + 4 * NR); c4_1 = Avx512F.LoadAlignedVector512(c + 4 * NR + 16);
-            c5_0 = Avx512F.LoadAlignedVector512(c + 5 * NR); c5_1 = Avx512F.LoadAlignedVector512(c + 5 * NR + 16);
-        }
-        else
-        {
-            c0_0 = c0_1 = c1_0 = c1_1 = c2_0 = c2_1 = c3_0 = c3_1 = c4_0 = c4_1 = c5_0 = c5_1 = Vector512<float>.Zero;
-        }
-        for (int k = 0; k < kc; k++)
-        {
-            float* b = x + off[k];
-            var b0 = Avx512F.LoadVector512(b);
-            var b1 = Avx512F.LoadVector512(b + 16);
-            var av = Vector512.Create(a[0]);
-            c0_0 = Avx512F.FusedMultiplyAdd(av, b0, c0_0);
-            c0_1 = Avx512F.FusedMultiplyAdd(av, b1, c0_1);
-            av = Vector512.Create(a[1]);
-            c1_0 = Avx512F.FusedMultiplyAdd(av, b0, c1_0);
-            c1_1 = Avx512F.FusedMultiplyAdd(av, b1, c1_1);
-            av = Vector512.Create(a[2]);
-            c2_0 = Avx512F.FusedMultiplyAdd(av, b0, c2_0);
-            c2_1 = Avx512F.FusedMultiplyAdd(av, b1, c2_1);
-            av = Vector512.Create(a[3]);
-            c3_0 = Avx512F.FusedMultiplyAdd(av, b0, c3_0);
-            c3_1 = Avx512F.FusedMultiplyAdd(av, b1, c3_1);
-            av = Vector512.Create(a[4]);
-            c4_0 = Avx512F.FusedMultiplyAdd(av, b0, c4_0);
-            c4_1 = Avx512F.FusedMultiplyAdd(av, b1, c4_1);
-            av = Vector512.Create(a[5]);
-            c5_0 = Avx512F.FusedMultiplyAdd(av, b0, c5_0);
-            c5_1 = Avx512F.FusedMultiplyAdd(av, b1, c5_1);
-            a += MR;
-        }
-        Avx512F.StoreAligned(c + 0 * NR, c0_0); Avx512F.StoreAligned(c + 0 * NR + 16, c0_1);
-        Avx512F.StoreAligned(c + 1 * NR, c1_0); Avx512F.StoreAligned(c + 1 * NR + 16, c1_1);
-        Avx512F.StoreAligned(c + 2 * NR, c2_0); Avx512F.StoreAligned(c + 2 * NR + 16, c2_1);
-        Avx512F.StoreAligned(c + 3 * NR, c3_0); Avx512F.StoreAligned(c + 3 * NR + 16, c3_1);
-        Avx512F.StoreAligned(c + 4 * NR, c4_0); Avx512F.StoreAligned(c + 4 * NR + 16, c4_1);
-        Avx512F.StoreAligned(c + 5 * NR, c5_0); Avx512F.StoreAligned(c + 5 * NR + 16, c5_1);
-    }
 }

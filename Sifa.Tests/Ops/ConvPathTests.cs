@@ -1,0 +1,123 @@
+using Sifa.Tensors.Cpu;
+
+namespace Sifa.Tests.OpTests;
+
+/// <summary>
+/// The CPU convolution's paths, each forced on through a process-wide switch (the unfolding in column chunks, the
+/// implicit GEMM on AVX-512 and AVX2, several small images per product) and checked against the naive reference;
+/// the switches change every convolution in the process, so this class runs alone.
+/// </summary>
+[Collection(GlobalStateCollection.Name)]
+public class ConvPathTests
+{
+    private static readonly ConvTests Conv = new();
+
+    // One image per thread unfolds its output columns a chunk at a time (forward, dW and dx); every case has work
+    // enough for the batch-parallel path. A tiny chunk budget makes chunks of one or two register tiles that cut output
+    // rows anywhere, so every edge of the chunked unfolding runs.
+    [Theory]
+    [InlineData(4, 16, 13, 11, 16, 3, 3, 1, 1, 1, 1, 40)]
+    [InlineData(4, 16, 25, 23, 16, 3, 3, 2, 1, 1, 1, 40)]
+    [InlineData(2, 16, 24, 22, 16, 3, 3, 1, 2, 2, 2, 70)]
+    [InlineData(2, 3, 45, 37, 16, 7, 7, 2, 3, 1, 1, 33)]
+    [InlineData(4, 16, 12, 40, 16, 2, 3, 1, 1, 1, 1, 100)]
+    public void ChunkedColumnsMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups, int chunkColumns)
+    {
+        int saved = Conv2dKernels.ChunkFloats, threads = CpuParallel.Threads;
+        var implicitSaved = Conv2dKernels.ImplicitOverride;
+        try
+        {
+            Conv2dKernels.ChunkFloats = cin / groups * kh * kw * chunkColumns;
+            Conv2dKernels.ImplicitOverride = false;   // the unfolding path
+            CpuParallel.Threads = 2;   // batch-parallel: the chunked path
+            Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
+        }
+        finally
+        {
+            Conv2dKernels.ChunkFloats = saved;
+            Conv2dKernels.ImplicitOverride = implicitSaved;
+            CpuParallel.Threads = threads;
+        }
+    }
+
+    // Small images unfold several to a product (columns of up to MinProductColumns); the group's last product may
+    // hold fewer images. Every case has work enough for the batch-parallel path.
+    [Theory]
+    [InlineData(8, 16, 9, 11, 20, 3, 3, 1, 1, 1, 1)]
+    [InlineData(6, 16, 15, 15, 48, 3, 3, 2, 1, 1, 2)]
+    [InlineData(10, 16, 9, 10, 40, 2, 2, 1, 0, 1, 1)]
+    [InlineData(8, 32, 16, 16, 96, 1, 1, 2, 0, 1, 1)]
+    public void GroupedImagesMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
+    {
+        int threads = CpuParallel.Threads;
+        var implicitSaved = Conv2dKernels.ImplicitOverride;
+        try
+        {
+            Conv2dKernels.ImplicitOverride = false;
+            CpuParallel.Threads = 2;
+            Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
+        }
+        finally
+        {
+            Conv2dKernels.ImplicitOverride = implicitSaved;
+            CpuParallel.Threads = threads;
+        }
+    }
+
+    // Convolutions read the zero-padded image directly (ImplicitGemm, on AVX-512 and AVX2 machines; elsewhere they
+    // unfold): forward, dW and, at stride 1, the input gradient (the same kernel on the padded dY). Forced on for
+    // every shape here, including narrow images where the default would unfold; one image (tiles split over the
+    // cores) and batches (an image per core).
+    public static IEnumerable<object[]> ImplicitCases() => new[]
+    {
+        new object[] { 1, 16, 20, 20, 16, 3, 3, 1, 1, 1, 1 },
+        new object[] { 4, 16, 13, 11, 16, 3, 3, 1, 1, 1, 1 },
+        new object[] { 4, 8, 9, 37, 13, 3, 3, 1, 0, 1, 1 },
+        new object[] { 2, 16, 24, 22, 16, 3, 3, 1, 2, 2, 2 },
+        new object[] { 2, 6, 17, 19, 7, 5, 5, 1, 2, 1, 1 },
+        new object[] { 4, 16, 12, 40, 16, 2, 3, 1, 1, 1, 1 },
+        new object[] { 3, 5, 6, 33, 40, 1, 3, 1, 1, 1, 1 },
+        new object[] { 1, 7, 60, 58, 9, 3, 3, 1, 1, 1, 1 },
+        new object[] { 2, 8, 14, 30, 48, 3, 3, 1, 1, 1, 1 },     // output channels past one 32-wide tile
+        new object[] { 1, 12, 10, 62, 70, 3, 3, 1, 1, 1, 1 },
+        new object[] { 2, 8, 17, 19, 12, 3, 3, 2, 1, 1, 1 },     // strided: the padded image as sh·sw phase grids
+        new object[] { 1, 3, 45, 37, 16, 7, 7, 2, 3, 1, 1 },     // the stem
+        new object[] { 2, 6, 20, 23, 40, 3, 3, 3, 1, 1, 1 },
+        new object[] { 4, 8, 19, 18, 6, 3, 3, 2, 2, 2, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ImplicitCases))]
+    public void ImplicitGemmMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
+    {
+        var saved = Conv2dKernels.ImplicitOverride;
+        try
+        {
+            Conv2dKernels.ImplicitOverride = true;
+            Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
+        }
+        finally
+        {
+            Conv2dKernels.ImplicitOverride = saved;
+        }
+    }
+
+    // The same cases on the AVX2 kernels (6×16 tiles), which AVX2-only machines run by default.
+    [Theory]
+    [MemberData(nameof(ImplicitCases))]
+    public void ImplicitGemmOnAvx2MatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
+    {
+        Skip.IfNot(CpuFeatures.Supports(CpuIsa.Avx2), "no AVX2 on this machine");
+        var before = Sgemm.Isa;
+        try
+        {
+            Sgemm.Isa = CpuIsa.Avx2;
+            Assert.True(ImplicitGemm.Supported);
+            ImplicitGemmMatchesNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups);
+        }
+        finally
+        {
+            Sgemm.Isa = before;   // also restores the default blocks
+        }
+    }
+}
