@@ -10,7 +10,9 @@
 #
 # usage: bench/cpu_vs_torch.sh [ROUNDS] [MODEL...]   (default 3 rounds; models c2d-r50 sifa-r50 sifa-swin-t)
 # env:   SIFA (sifa.dll, default the Release build), REF (bench_torch.py), PY (python with torch), GEMM_ROUNDS,
-#        SKIP_GEMM=1 / SKIP_STEP=1 to run one half only.
+#        SKIP_GEMM=1 / SKIP_STEP=1 to run one half only,
+#        ISA=avx2 to stand in for an AVX2-only machine on an AVX-512 one: .NET without AVX-512 (DOTNET_EnableAVX512=0),
+#        oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA/DNNL_MAX_CPU_ISA) and OpenBLAS on its Haswell kernel in both settings.
 # A full run (3 rounds, 3 models) takes about 12-15 minutes on a quiet 2-core machine.
 set -u
 cd "$(dirname "$0")/.."
@@ -25,7 +27,13 @@ FORCED_L2=${OPENBLAS_L2_SIZE:-}
 [ -f "$SIFA" ] || { echo "missing $SIFA: dotnet build Sifa.Cli -c Release" >&2; exit 2; }
 start=$(date +%s)
 
-native() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
+if [ "${ISA:-}" = avx2 ]; then
+  export DOTNET_EnableAVX512=0 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2
+  FORCED_CORE=Haswell
+  native() { env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=Haswell "$@"; }
+else
+  native() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
+fi
 forced() { if [ -n "$FORCED_L2" ]; then env OPENBLAS_CORETYPE="$FORCED_CORE" OPENBLAS_L2_SIZE="$FORCED_L2" "$@"; else env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="$FORCED_CORE" "$@"; fi; }
 field() { grep -o "$1=[0-9.]*" | tail -1 | cut -d= -f2; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
