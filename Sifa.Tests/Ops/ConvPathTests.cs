@@ -84,6 +84,8 @@ public class ConvPathTests
         new object[] { 1, 3, 45, 37, 16, 7, 7, 2, 3, 1, 1 },     // the stem
         new object[] { 2, 6, 20, 23, 40, 3, 3, 3, 1, 1, 1 },
         new object[] { 4, 8, 19, 18, 6, 3, 3, 2, 2, 2, 2 },
+        new object[] { 2, 6, 9, 10, 6, 3, 3, 1, 1, 1, 6 },       // depthwise: one output row per group
+        new object[] { 2, 4, 23, 21, 5, 3, 3, 2, 3, 3, 1 },      // dilation 3 at stride 2
     };
 
     [Theory]
