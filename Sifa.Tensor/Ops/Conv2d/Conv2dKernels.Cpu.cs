@@ -178,7 +178,7 @@ internal static partial class Conv2dKernels
         else Sgemm.Multiply(true, false, m, n, k, 1f, w, m, b, ldb, 0f, c, ldc, par);
     }
 
-    /// <summary>Floats of unfolded columns a chunk may hold (~256 KiB: a quarter of a typical L2).</summary>
+    /// <summary>Floats of unfolded columns a chunk may hold (~256 KiB: a quarter of a typical L2); SIFA_CONV_CHUNK=n for tuning.</summary>
     internal static int ChunkFloats = int.TryParse(Environment.GetEnvironmentVariable("SIFA_CONV_CHUNK"), out int f) && f > 0 ? f : 64 * 1024;
 
     /// <summary>
@@ -197,7 +197,7 @@ internal static partial class Conv2dKernels
         return Math.Min(max, ((s.P + chunks - 1) / chunks + 31) / 32 * 32);
     }
 
-    /// <summary>Comparison hook: whether implicit convolutions also take the implicit weight gradient.</summary>
+    /// <summary>Comparison hook: whether implicit convolutions also take the implicit weight gradient (SIFA_CONV_IMPLICIT_DW=0: no).</summary>
     internal static bool ImplicitWeightGradient = Environment.GetEnvironmentVariable("SIFA_CONV_IMPLICIT_DW") != "0";
 
     /// <summary>

@@ -113,10 +113,10 @@ internal static unsafe partial class ImplicitGemm
             }
     }
 
-    /// <summary>Tiles (of 32 output positions) that share each A slice.</summary>
+    /// <summary>Tiles (of 32 or 16 output positions) that share each A slice; SIFA_IMPLICIT_TG=n for tuning (measured best: 2).</summary>
     internal static int TileGroup = int.TryParse(Environment.GetEnvironmentVariable("SIFA_IMPLICIT_TG"), out int tg) && tg > 0 ? tg : 2;
 
-    /// <summary>Largest reduction block (k-steps) per kernel call; whole input channels (taps each) at a time.</summary>
+    /// <summary>Largest reduction block (k-steps) per kernel call, in whole input channels; SIFA_IMPLICIT_KB=n for tuning (best: 144).</summary>
     internal static int BlockK = int.TryParse(Environment.GetEnvironmentVariable("SIFA_IMPLICIT_KB"), out int kb) && kb > 0 ? kb : 144;
 
     /// <summary>
