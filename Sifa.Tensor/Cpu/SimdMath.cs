@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 
 namespace Sifa.Tensors.Cpu;
 
-/// <summary>Fused row kernels that TensorPrimitives has no single call for (two accumulators, three operands).</summary>
+/// <summary>Fused row kernels that TensorPrimitives has no single call for (two accumulators, three operands), and short-run copies.</summary>
 internal static class SimdMath
 {
     // Rows are reduced in float SIMD over chunks of this many elements, the chunk sums added in double.
@@ -132,5 +132,35 @@ internal static class SimdMath
             }
         }
         for (; i < n; i++) Unsafe.Add(ref pd, i) = Unsafe.Add(ref pp, i) * a + Unsafe.Add(ref pq, i) * b + c;
+    }
+
+    // Short runs (an output row's part of a convolution chunk or tile, often 10–60 floats): plain vector loops without
+    // the span and dispatch overhead of the library calls. Vector stores also keep the store buffer from filling when
+    // the destination lines are not cached yet.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void CopyRun(float* src, float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
+        for (; i < n; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void ZeroRun(float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
+        for (; i < n; i++) dst[i] = 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void AddRun(float* src, float* dst, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
+        for (; i < n; i++) dst[i] += src[i];
     }
 }

@@ -23,21 +23,9 @@ public class ConvPathTests
     [InlineData(4, 16, 12, 40, 16, 2, 3, 1, 1, 1, 1, 100)]
     public void ChunkedColumnsMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups, int chunkColumns)
     {
-        int saved = Conv2dKernels.ChunkFloats, threads = CpuParallel.Threads;
-        var implicitSaved = Conv2dKernels.ImplicitOverride;
-        try
-        {
-            Conv2dKernels.ChunkFloats = cin / groups * kh * kw * chunkColumns;
-            Conv2dKernels.ImplicitOverride = false;   // the unfolding path
-            CpuParallel.Threads = 2;   // batch-parallel: the chunked path
-            Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
-        }
-        finally
-        {
-            Conv2dKernels.ChunkFloats = saved;
-            Conv2dKernels.ImplicitOverride = implicitSaved;
-            CpuParallel.Threads = threads;
-        }
+        // The unfolding path, batch-parallel (an image per core): the chunked columns.
+        OnPath(implicitGemm: false, threads: 2, chunkFloats: cin / groups * kh * kw * chunkColumns,
+            () => Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true));
     }
 
     // Small images unfold several to a product (columns of up to MinProductColumns); the group's last product may
@@ -49,19 +37,8 @@ public class ConvPathTests
     [InlineData(8, 32, 16, 16, 96, 1, 1, 2, 0, 1, 1)]
     public void GroupedImagesMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
-        int threads = CpuParallel.Threads;
-        var implicitSaved = Conv2dKernels.ImplicitOverride;
-        try
-        {
-            Conv2dKernels.ImplicitOverride = false;
-            CpuParallel.Threads = 2;
-            Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
-        }
-        finally
-        {
-            Conv2dKernels.ImplicitOverride = implicitSaved;
-            CpuParallel.Threads = threads;
-        }
+        OnPath(implicitGemm: false, threads: 2, chunkFloats: null,
+            () => Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true));
     }
 
     // Convolutions read the zero-padded image directly (ImplicitGemm, on AVX-512 and AVX2 machines; elsewhere they
@@ -92,16 +69,8 @@ public class ConvPathTests
     [MemberData(nameof(ImplicitCases))]
     public void ImplicitGemmMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
-        var saved = Conv2dKernels.ImplicitOverride;
-        try
-        {
-            Conv2dKernels.ImplicitOverride = true;
-            Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true);
-        }
-        finally
-        {
-            Conv2dKernels.ImplicitOverride = saved;
-        }
+        OnPath(implicitGemm: true, threads: null, chunkFloats: null,
+            () => Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true));
     }
 
     // The same cases on the AVX2 kernels (6×16 tiles), which AVX2-only machines run by default.
@@ -120,6 +89,24 @@ public class ConvPathTests
         finally
         {
             Sgemm.Isa = before;   // also restores the default blocks
+        }
+    }
+
+    // Runs body with the convolution forced onto a path (and, when given, a thread count and chunk budget), then
+    // restores the process-wide switches.
+    private static void OnPath(bool implicitGemm, int? threads, int? chunkFloats, Action body)
+    {
+        var (implicitSaved, threadsSaved, chunkSaved) = (Conv2dKernels.ImplicitOverride, CpuParallel.Threads, Conv2dKernels.ChunkFloats);
+        try
+        {
+            Conv2dKernels.ImplicitOverride = implicitGemm;
+            if (threads is { } t) CpuParallel.Threads = t;
+            if (chunkFloats is { } c) Conv2dKernels.ChunkFloats = c;
+            body();
+        }
+        finally
+        {
+            (Conv2dKernels.ImplicitOverride, CpuParallel.Threads, Conv2dKernels.ChunkFloats) = (implicitSaved, threadsSaved, chunkSaved);
         }
     }
 }

@@ -37,7 +37,7 @@ internal static partial class Conv2dKernels
         int padH2 = (s.Kh - 1) * g.DilationH - g.PadH, padW2 = (s.Kw - 1) * g.DilationW - g.PadW;
         bool implicitDx = needInput && s.Implicit && g.StrideH == 1 && g.StrideW == 1 && padH2 >= 0 && padW2 >= 0;
         var dxGrid = new ImplicitGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, Math.Max(0, padH2), Math.Max(0, padW2), g.DilationH, g.DilationW);
-        float[]? flippedW = implicitDx ? ImplicitWeights(wd, wo, s, flipped: true) : null;
+        float* flippedW = implicitDx ? ImplicitWeights(wd, wo, s, flipped: true) : null;
         int[]? dxOffsets = implicitDx ? ImplicitGemm.Offsets(dxGrid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
         nint packedT = parts > 1 && needInput && !implicitDx ? PackWeights(wd, wo, s, transposed: true) : 0;
         // dW on the padded grid too (ImplicitGemm.WeightGradient): per part, dWᵀ of every group (K × ldt) summed over
@@ -55,9 +55,8 @@ internal static partial class Conv2dKernels
         {
             float* dyp = PinnedThreadBuffer.Get(dxGrid.PaddedLength);
             ImplicitGemm.Pad(dyg, dxGrid, dyp);
-            fixed (float* pa = flippedW)
             fixed (int* po = dxOffsets)
-                ImplicitGemm.Run(dxGrid, s.Cg, pa + grp * ImplicitGemm.PackedLength(s.Cg, s.Mg * s.Kh * s.Kw), dyp, po, dxg, (long)s.H * s.W, par);
+                ImplicitGemm.Run(dxGrid, s.Cg, flippedW + grp * ImplicitGemm.PackedLength(s.Cg, s.Mg * s.Kh * s.Kw), dyp, po, dxg, (long)s.H * s.W, par);
         }
 
         // dx of one image's group by dcols = Wᵀ·dY folded back: all columns at once on all cores, else in chunks.
@@ -82,7 +81,7 @@ internal static partial class Conv2dKernels
         {
             int ld = count * s.P;
             float* cols = PinnedThreadBuffer.Get((long)s.K * ld);
-            float* dyb = PinnedThreadBuffer.GetSecond((long)s.Mg * ld);
+            float* dyb = PinnedThreadBuffer.Get((long)s.Mg * ld, ScratchSlot.Secondary);
             for (int i = 0; i < count; i++)
                 for (int co = 0; co < s.Mg; co++)
                     new ReadOnlySpan<float>(pdy + dyo + ((long)(n + i) * s.Cout + grp * s.Mg + co) * s.P, s.P)
@@ -108,10 +107,11 @@ internal static partial class Conv2dKernels
             var wa = wAcc[p];
             var ba = bAcc[p];
             if (wa != null) wa.AsSpan(0, wSize).Clear();
-            float[]? dwt = implicitDw ? GC.AllocateArray<float>(checked(s.Groups * s.K * ldt + 16), pinned: true) : null;
-            fixed (float* px = xd, pw = wd, pdy = dyd, pdx = dxd, pwa = wa, pdwt0 = dwt)
+            // dWᵀ of every group, summed over this part's images on this part's thread.
+            float* pdwt = implicitDw ? PinnedThreadBuffer.Get((long)s.Groups * s.K * ldt, ScratchSlot.WeightGradient) : null;
+            if (implicitDw) new Span<float>(pdwt, checked(s.Groups * s.K * ldt)).Clear();
+            fixed (float* px = xd, pw = wd, pdy = dyd, pdx = dxd, pwa = wa)
             {
-                float* pdwt = (float*)(((nint)pdwt0 + 63) & ~(nint)63);
                 for (int n = n0; n < n1; n++)
                 {
                     float* dyn = pdy + dyo + (long)n * s.Cout * s.P;
@@ -145,8 +145,7 @@ internal static partial class Conv2dKernels
                             // Neither gradient unfolds: dW from the padded x and dYᵀ, dx from the padded dY.
                             float* xp = PinnedThreadBuffer.Get(grid.PaddedLength);
                             ImplicitGemm.Pad(xg, grid, xp);
-                            float* dyt = PinnedThreadBuffer.GetSecond((long)s.P * ldt + 16);
-                            dyt = (float*)(((nint)dyt + 63) & ~(nint)63);
+                            float* dyt = PinnedThreadBuffer.Get((long)s.P * ldt, ScratchSlot.Secondary);
                             ImplicitGemm.Transpose(dyg, s.Mg, s.P, s.P, dyt, ldt);
                             fixed (int* po = offsets)
                                 ImplicitGemm.WeightGradient(grid, xp, po, dyt, ldt, pdwt + (long)grp * s.K * ldt, par);

@@ -62,11 +62,11 @@ internal static partial class Conv2dKernels
         int xo = x.Offset, wo = weight.Offset, bo = bias?.Offset ?? 0;
         int parts = BatchParts(s);
         // Images run in parallel with serial products: pack the weights once for all of them, not once per image.
-        nint packed = parts > 1 ? PackWeights(wd, wo, s, transposed: false) : 0;
+        nint packed = parts > 1 && !s.Implicit ? PackWeights(wd, wo, s, transposed: false) : 0;
         long packedStride = Sgemm.PackedALength(s.Mg, s.K);
         var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         bool useImplicit = s.Implicit;
-        float[]? implicitW = useImplicit ? ImplicitWeights(wd, wo, s, flipped: false) : null;
+        float* implicitW = useImplicit ? ImplicitWeights(wd, wo, s, flipped: false) : null;
         int[]? offsets = useImplicit ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
 
         void Image(int n, bool par)
@@ -81,13 +81,12 @@ internal static partial class Conv2dKernels
                     float* yg = yn + (long)grp * s.Mg * s.P;
                     float* wg = packed != 0 ? (float*)packed + grp * packedStride : pw + wo + (long)grp * s.Mg * s.K;
                     if (s.Direct) Product(wg, packed != 0, s.Mg, s.P, s.K, xg, s.P, yg, s.P, par);
-                    else if (implicitW != null)
+                    else if (useImplicit)
                     {
                         float* xp = PinnedThreadBuffer.Get(grid.PaddedLength);
                         ImplicitGemm.Pad(xg, grid, xp);
-                        fixed (float* pa = implicitW)
                         fixed (int* po = offsets)
-                            ImplicitGemm.Run(grid, s.Mg, pa + grp * ImplicitGemm.PackedLength(s.Mg, s.K), xp, po, yg, s.P, par);
+                            ImplicitGemm.Run(grid, s.Mg, implicitW + grp * ImplicitGemm.PackedLength(s.Mg, s.K), xp, po, yg, s.P, par);
                     }
                     else if (par)
                     {
@@ -109,12 +108,7 @@ internal static partial class Conv2dKernels
                         }
                     }
                 }
-                if (bd != null)
-                    for (int co = 0; co < s.Cout; co++)
-                    {
-                        var row = new Span<float>(yn + (long)co * s.P, s.P);
-                        TensorPrimitives.Add(row, bd[bo + co], row);
-                    }
+                AddBias(yn);
             }
         }
 
@@ -126,8 +120,9 @@ internal static partial class Conv2dKernels
         {
             int ld = count * s.P;
             float* cols = PinnedThreadBuffer.Get((long)s.K * ld);
-            float* c = PinnedThreadBuffer.GetSecond((long)s.Mg * ld);
+            float* c = PinnedThreadBuffer.Get((long)s.Mg * ld, ScratchSlot.Secondary);
             fixed (float* px = xd, py = yd)
+            {
                 for (int grp = 0; grp < s.Groups; grp++)
                 {
                     for (int i = 0; i < count; i++)
@@ -138,9 +133,21 @@ internal static partial class Conv2dKernels
                         {
                             float* dst = py + ((long)(n + i) * s.Cout + grp * s.Mg + co) * s.P;
                             new ReadOnlySpan<float>(c + (long)co * ld + (long)i * s.P, s.P).CopyTo(new Span<float>(dst, s.P));
-                            if (bd != null) TensorPrimitives.Add(new Span<float>(dst, s.P), bd[bo + grp * s.Mg + co], new Span<float>(dst, s.P));
                         }
                 }
+                for (int i = 0; i < count; i++) AddBias(py + (long)(n + i) * s.Cout * s.P);
+            }
+        }
+
+        // y[n] += bias, one output channel (row of P) at a time.
+        void AddBias(float* yn)
+        {
+            if (bd == null) return;
+            for (int co = 0; co < s.Cout; co++)
+            {
+                var row = new Span<float>(yn + (long)co * s.P, s.P);
+                TensorPrimitives.Add(row, bd[bo + co], row);
+            }
         }
 
         if (parts > 1)
@@ -206,15 +213,17 @@ internal static partial class Conv2dKernels
     /// </summary>
     internal static bool? ImplicitOverride = Environment.GetEnvironmentVariable("SIFA_CONV_IMPLICIT") switch { "0" => false, "1" => true, _ => null };
 
-    // Every group's weights packed for ImplicitGemm, back to back: W_g (Mg × K) for the forward, or for the input
-    // gradient W'_g (Cg × Mg·kh·kw) with W'[c][co, ki, kj] = W[co, c, kh−1−ki, kw−1−kj] (flipped and transposed).
-    private static unsafe float[] ImplicitWeights(float[] w, int offset, in ConvShape s, bool flipped)
+    // Every group's weights packed for ImplicitGemm, back to back in the calling thread's PackedWeights scratch (read by
+    // every core while the operation runs): W_g (Mg × K) for the forward, or for the input gradient W'_g (Cg × Mg·kh·kw)
+    // with W'[c][co, ki, kj] = W[co, c, kh−1−ki, kw−1−kj] (flipped and transposed).
+    private static unsafe float* ImplicitWeights(float[] w, int offset, in ConvShape s, bool flipped)
     {
         int m = flipped ? s.Cg : s.Mg, k = flipped ? s.Mg * s.Kh * s.Kw : s.K, taps = s.Kh * s.Kw;
         long stride = ImplicitGemm.PackedLength(m, k);
-        var packed = GC.AllocateUninitializedArray<float>(checked((int)(stride * s.Groups)), pinned: true);
-        var wt = flipped ? new float[(long)m * k] : null;
-        fixed (float* pw = w, pp = packed, pt = wt)
+        float* packed = PinnedThreadBuffer.Get(stride * s.Groups, ScratchSlot.PackedWeights);
+        // The flipped copy is consumed at once, before any kernel of this operation uses the primary scratch.
+        float* pt = flipped ? PinnedThreadBuffer.Get((long)m * k) : null;
+        fixed (float* pw = w)
             for (int grp = 0; grp < s.Groups; grp++)
             {
                 float* wg = pw + offset + (long)grp * s.Mg * s.K;
@@ -226,7 +235,7 @@ internal static partial class Conv2dKernels
                                 pt[((long)c * s.Mg + co) * taps + t] = wg[((long)co * s.Cg + c) * taps + taps - 1 - t];
                     wg = pt;
                 }
-                ImplicitGemm.PackWeights(wg, k, m, k, pp + grp * stride);
+                ImplicitGemm.PackWeights(wg, k, m, k, packed + grp * stride);
             }
         return packed;
     }

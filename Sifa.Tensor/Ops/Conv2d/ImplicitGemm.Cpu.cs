@@ -141,8 +141,7 @@ internal static unsafe partial class ImplicitGemm
         // group and the grid rows of the block (channels × kh rows × ~3 lines per tile) stay in L1 across the panels.
         int group = Math.Max(1, TileGroup);
         int nr = p.Nr;
-        float* acc = PinnedThreadBuffer.GetSecond((long)group * panels * MR * nr + 16);
-        acc = (float*)(((nint)acc + 63) & ~(nint)63);
+        float* acc = PinnedThreadBuffer.Get((long)group * panels * MR * nr, ScratchSlot.Secondary);
         int taps = p.K / p.C, kb = Math.Max(1, BlockK / taps) * taps;
         for (int g0 = t0; g0 < t1; g0 += group)
         {
@@ -245,11 +244,8 @@ internal static unsafe partial class ImplicitGemm
                 for (int r = 0; r < rows; r++)
                 {
                     float* src = tile + r * nr + (q - q0), dst = y + r * ldy + (long)oh * p.Wo + ow;
-                    // Vector stores: the destination lines are often not cached yet, and 32 scalar stores to them
-                    // fill the store buffer (measured 5× slower than the whole product on a small reduction).
-                    int i = 0;
-                    for (; i + 8 <= n; i += 8) Avx.Store(dst + i, Avx.LoadVector256(src + i));
-                    for (; i < n; i++) dst[i] = src[i];
+                    // Vector stores: 32 scalar stores to uncached lines measured 5× slower than a small product.
+                    SimdMath.CopyRun(src, dst, n);
                 }
             q = rowEnd;
         }

@@ -64,11 +64,11 @@ internal static partial class Conv2dKernels
                         int a = Math.Max(0, p0 - oh * Wo), b = Math.Min(Wo, p1 - oh * Wo);
                         int ih = oh * sh + dh;
                         int l = Math.Max(a, lo), h = Math.Min(b, hi);
-                        if ((uint)ih >= (uint)H || l >= h) { Fill0(r + a, b - a); continue; }
-                        if (l > a) Fill0(r + a, l - a);
-                        if (h < b) Fill0(r + h, b - h);
+                        if ((uint)ih >= (uint)H || l >= h) { SimdMath.ZeroRun(r + a, b - a); continue; }
+                        if (l > a) SimdMath.ZeroRun(r + a, l - a);
+                        if (h < b) SimdMath.ZeroRun(r + h, b - h);
                         float* src = xc + (long)ih * W + dw;
-                        if (sw == 1) Copy(src + l, r + l, h - l);
+                        if (sw == 1) SimdMath.CopyRun(src + l, r + l, h - l);
                         else if (sw == 2) for (int ow = l; ow < h; ow++) r[ow] = src[2 * ow];
                         else for (int ow = l; ow < h; ow++) r[ow] = src[(long)ow * sw];
                     }
@@ -106,39 +106,11 @@ internal static partial class Conv2dKernels
                         if ((uint)ih >= (uint)H || l >= h) continue;
                         float* r = row + (long)oh * Wo;
                         float* dst = xc + (long)ih * W + dw;
-                        if (sw == 1) AddTo(r + l, dst + l, h - l);
+                        if (sw == 1) SimdMath.AddRun(r + l, dst + l, h - l);
                         else for (int ow = l; ow < h; ow++) dst[(long)ow * sw] += r[ow];
                     }
                 }
             }
         }
-    }
-    // Short runs (an output row's part of a chunk, often 10–60 floats) dominate the unfolding: plain vector loops
-    // without the span and dispatch overhead of the library calls.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Copy(float* src, float* dst, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
-        for (; i < n; i++) dst[i] = src[i];
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Fill0(float* dst, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256<float>.Zero, dst + i);
-        for (; i < n; i++) dst[i] = 0f;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void AddTo(float* src, float* dst, int n)
-    {
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(dst + i) + Vector256.Load(src + i), dst + i);
-        for (; i < n; i++) dst[i] += src[i];
     }
 }
