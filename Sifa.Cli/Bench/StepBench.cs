@@ -61,7 +61,7 @@ public static class StepBench
         for (int s = 0; s <= steps; s++)
         {
             if (s == 1) OpProfiler.Reset();
-            long alloc0 = GC.GetTotalAllocatedBytes();
+            long alloc0 = GC.GetTotalAllocatedBytes(), misses0 = BufferPool.Misses;
             var pause0 = GC.GetTotalPauseDuration();
             var sw = Stopwatch.StartNew();
             OpProfiler.Mark();
@@ -72,7 +72,7 @@ public static class StepBench
             // Managed allocation volume and GC pause time of the step: what buffer reuse (or its absence) costs.
             double allocMb = (GC.GetTotalAllocatedBytes() - alloc0) / (1024.0 * 1024.0);
             double pauseMs = (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds;
-            output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {lossValue:F4}, allocated {allocMb:F0} MB, gc pause {pauseMs:F0} ms");
+            output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {lossValue:F4}, allocated {allocMb:F0} MB ({BufferPool.Misses - misses0} pool misses), gc pause {pauseMs:F0} ms");
         }
         if (OpProfiler.Enabled && steps > 0)
         {
