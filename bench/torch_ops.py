@@ -33,7 +33,7 @@ def med(fn):
 
 
 if what == "conv":
-    tf = tb = 0.0
+    tf = tb = tdx = tdw = 0.0
     for cin, cout, k, s, hw, cnt in R50:
         x = torch.randn(n, cin, hw, hw, requires_grad=cin != 3)
         w = torch.randn(cout, cin, k, k, requires_grad=True)
@@ -41,17 +41,23 @@ if what == "conv":
         dy = torch.randn_like(y)
         with torch.no_grad():
             f = med(lambda: F.conv2d(x, w, None, s, k // 2))
-        yy = F.conv2d(x, w, None, s, k // 2)
 
-        def bwd():
-            torch.autograd.grad(F.conv2d(x, w, None, s, k // 2), [x, w] if cin != 3 else [w], dy)
-        b = med(bwd) - f  # bwd() includes a forward
+        # The backward kernel itself (what autograd calls), both gradients and each alone, as `sifa bench conv` times it.
+        def bwd(dx, dw):
+            return lambda: torch.ops.aten.convolution_backward(dy, x, w, None, [s, s], [k // 2, k // 2], [1, 1], False,
+                                                               [0, 0], 1, [dx, dw, False])
+        with torch.no_grad():
+            b = med(bwd(cin != 3, True))
+            dxt = med(bwd(True, False)) if cin != 3 else 0.0
+            dwt = med(bwd(False, True))
         tf += f * cnt
         tb += b * cnt
+        tdx += dxt * cnt
+        tdw += dwt * cnt
         fl = 2.0 * n * cout * cin * k * k * y.shape[2] * y.shape[3]
         print(f"conv cin={cin} cout={cout} k={k} s={s} hw={hw} x{cnt} fwd_ms={f*1e3:.2f} bwd_ms={b*1e3:.2f} "
-              f"fwd_gflops={fl/f/1e9:.1f} bwd_gflops={fl*(2 if cin != 3 else 1)/b/1e9:.1f}")
-    print(f"conv_total fwd_s={tf:.3f} bwd_s={tb:.3f}")
+              f"fwd_gflops={fl/f/1e9:.1f} bwd_gflops={fl*(2 if cin != 3 else 1)/b/1e9:.1f} dx_ms={dxt*1e3:.2f} dw_ms={dwt*1e3:.2f}")
+    print(f"conv_total fwd_s={tf:.3f} bwd_s={tb:.3f} dx_s={tdx:.3f} dw_s={tdw:.3f}")
 else:
     for c, hw in [(64, 112), (64, 56), (256, 56), (128, 28), (512, 28), (256, 14), (1024, 14), (512, 7), (2048, 7)]:
         x = torch.randn(n, c, hw, hw, requires_grad=True)

@@ -38,7 +38,7 @@ public static class OpsBench
     public static int RunConv(int n, int repeats, IBackend be, TextWriter output)
     {
         var gen = new Generator(1);
-        double totF = 0, totB = 0;
+        double totF = 0, totB = 0, totDx = 0, totDw = 0;
         var ci = CultureInfo.InvariantCulture;
         double peak = PeakBench.PerCorePeak();
         output.WriteLine(Sifa.Tensors.Cpu.CpuFeatures.Describe());
@@ -52,15 +52,18 @@ public static class OpsBench
             var dy = Tensor.RandN(gen, y.Shape).ToDevice(be.Device);
             double f = Median(repeats, () => be.Conv2dForward(x, w, null, g), out double fCpu);
             double b = Median(repeats, () => be.Conv2dBackward(dy, x, w, g, cin != 3, true, false), out double bCpu);
-            totF += f * count; totB += b * count;
+            // Each gradient alone, to tell which of the two products of the backward trails.
+            double dx = cin != 3 ? Median(repeats, () => be.Conv2dBackward(dy, x, w, g, true, false, false), out _) : 0;
+            double dw = Median(repeats, () => be.Conv2dBackward(dy, x, w, g, false, true, false), out _);
+            totF += f * count; totB += b * count; totDx += dx * count; totDw += dw * count;
             double flops = 2.0 * n * cout * cin * k * k * y.Shape[2] * y.Shape[3];
             double bFlops = flops * (cin != 3 ? 2 : 1);
             output.WriteLine(string.Format(ci, "conv cin={0} cout={1} k={2} s={3} hw={4} x{5} fwd_ms={6:F2} bwd_ms={7:F2} fwd_gflops={8:F1} bwd_gflops={9:F1} " +
-                "fwd_cpu_gflops={10:F1} bwd_cpu_gflops={11:F1} fwd_eff={12:F2} bwd_eff={13:F2}",
+                "fwd_cpu_gflops={10:F1} bwd_cpu_gflops={11:F1} fwd_eff={12:F2} bwd_eff={13:F2} dx_ms={14:F2} dw_ms={15:F2}",
                 cin, cout, k, st, hw, count, f * 1e3, b * 1e3, flops / f / 1e9, bFlops / b / 1e9,
-                flops / fCpu / 1e9, bFlops / bCpu / 1e9, flops / fCpu / 1e9 / peak, bFlops / bCpu / 1e9 / peak));
+                flops / fCpu / 1e9, bFlops / bCpu / 1e9, flops / fCpu / 1e9 / peak, bFlops / bCpu / 1e9 / peak, dx * 1e3, dw * 1e3));
         }
-        output.WriteLine(string.Format(ci, "conv_total fwd_s={0:F3} bwd_s={1:F3}", totF, totB));
+        output.WriteLine(string.Format(ci, "conv_total fwd_s={0:F3} bwd_s={1:F3} dx_s={2:F3} dw_s={3:F3}", totF, totB, totDx, totDw));
         return 0;
     }
 

@@ -92,14 +92,46 @@ public class ConvPathTests
         }
     }
 
+    // Convolutions on channels-last copies (ChannelsLastGemm, AVX-512 only): forward, dW and, at stride 1, dx, forced on
+    // for every shape here. On two threads, so the batches take the batch-parallel path, where small images go several
+    // to a call (a part's images in groups, the last group smaller); one image, and a batch that does not split evenly,
+    // take the path parallel inside the image.
+    public static IEnumerable<object[]> ChannelsLastCases() => new[]
+    {
+        new object[] { 1, 16, 20, 20, 32, 3, 3, 1, 1, 1, 1 },
+        new object[] { 1, 40, 9, 11, 70, 3, 3, 1, 1, 1, 1 },     // three output panels, the last one short
+        new object[] { 4, 16, 13, 11, 40, 3, 3, 1, 1, 1, 1 },
+        new object[] { 8, 16, 7, 7, 33, 3, 3, 1, 1, 1, 1 },      // four 7×7 images per call
+        new object[] { 10, 16, 6, 7, 32, 3, 3, 1, 1, 1, 1 },     // five images per call
+        new object[] { 6, 24, 9, 10, 40, 3, 3, 2, 1, 1, 1 },     // strided: dx unfolds, image by image
+        new object[] { 8, 12, 8, 9, 20, 3, 3, 1, 2, 2, 1 },      // dilated, fewer outputs than one panel
+        new object[] { 4, 16, 12, 40, 16, 2, 3, 1, 1, 1, 1 },    // an even kernel
+        new object[] { 2, 16, 24, 22, 32, 3, 3, 1, 2, 2, 2 },    // groups
+        new object[] { 2, 6, 9, 10, 6, 3, 3, 1, 1, 1, 6 },       // depthwise
+        new object[] { 1, 3, 45, 37, 16, 7, 7, 2, 3, 1, 1 },     // the stem
+        new object[] { 5, 17, 9, 9, 64, 3, 3, 1, 1, 1, 1 },      // five images do not split over two cores
+        new object[] { 2, 8, 14, 30, 48, 3, 3, 1, 1, 1, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ChannelsLastCases))]
+    public void ChannelsLastMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
+    {
+        Skip.IfNot(ChannelsLastGemm.Supported, "the channels-last kernels need AVX-512");
+        OnPath(implicitGemm: null, threads: 2, chunkFloats: null,
+            () => Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true), channelsLast: true);
+    }
+
     // Runs body with the convolution forced onto a path (and, when given, a thread count and chunk budget), then
     // restores the process-wide switches.
-    private static void OnPath(bool implicitGemm, int? threads, int? chunkFloats, Action body)
+    private static void OnPath(bool? implicitGemm, int? threads, int? chunkFloats, Action body, bool? channelsLast = false)
     {
         var (implicitSaved, threadsSaved, chunkSaved) = (Conv2dKernels.ImplicitOverride, CpuParallel.Threads, Conv2dKernels.ChunkFloats);
+        var channelsLastSaved = Conv2dKernels.ChannelsLastOverride;
         try
         {
             Conv2dKernels.ImplicitOverride = implicitGemm;
+            Conv2dKernels.ChannelsLastOverride = channelsLast;
             if (threads is { } t) CpuParallel.Threads = t;
             if (chunkFloats is { } c) Conv2dKernels.ChunkFloats = c;
             body();
@@ -107,6 +139,7 @@ public class ConvPathTests
         finally
         {
             (Conv2dKernels.ImplicitOverride, CpuParallel.Threads, Conv2dKernels.ChunkFloats) = (implicitSaved, threadsSaved, chunkSaved);
+            Conv2dKernels.ChannelsLastOverride = channelsLastSaved;
         }
     }
 }

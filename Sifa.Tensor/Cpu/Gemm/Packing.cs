@@ -173,6 +173,24 @@ internal static unsafe class Packing
         Avx.StoreAligned(d + 7 * NR, o7);
     }
 
+    /// <summary>d[j·ldd + i] = s[i·lds + j] for an 8 × 8 block (unaligned loads and stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void TransposeBlock8(float* s, long lds, float* d, long ldd)
+    {
+        Transpose8x8(Avx.LoadVector256(s), Avx.LoadVector256(s + lds), Avx.LoadVector256(s + 2 * lds),
+            Avx.LoadVector256(s + 3 * lds), Avx.LoadVector256(s + 4 * lds), Avx.LoadVector256(s + 5 * lds),
+            Avx.LoadVector256(s + 6 * lds), Avx.LoadVector256(s + 7 * lds),
+            out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
+        Avx.Store(d, o0);
+        Avx.Store(d + ldd, o1);
+        Avx.Store(d + 2 * ldd, o2);
+        Avx.Store(d + 3 * ldd, o3);
+        Avx.Store(d + 4 * ldd, o4);
+        Avx.Store(d + 5 * ldd, o5);
+        Avx.Store(d + 6 * ldd, o6);
+        Avx.Store(d + 7 * ldd, o7);
+    }
+
     /// <summary>Transposes the 8×8 matrix whose rows are r0..r7: o_j = (r0[j], …, r7[j]).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8x8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.InteropServices;
 
 namespace Sifa.Tensors.Cpu;
 
@@ -27,7 +28,13 @@ internal static partial class Conv2dKernels
         // Part 0 accumulates straight into dw; the others into pooled buffers summed at the end.
         var wAcc = new float[]?[parts];
         var bAcc = new double[]?[parts];
-        if (needWeight)
+        // The channels-last path sums dW per part in its own layout ([co][tap][c], ChannelsLastGemm), folded at the end.
+        // One accumulator per part, not a per-thread scratch: a thread may run two parts, and all are read after the loop.
+        bool clDw = needWeight && s.ChannelsLast;
+        var clParts = clDw ? new nint[parts] : null;
+        var clArrays = clDw ? new float[parts][] : null;
+        var clPins = clDw ? new GCHandle[parts] : null;
+        if (needWeight && !clDw)
         {
             wAcc[0] = CpuBackend.Data(dw!);
             for (int p = 1; p < parts; p++) wAcc[p] = ArrayPool<float>.Shared.Rent(wSize);
@@ -39,7 +46,14 @@ internal static partial class Conv2dKernels
         var dxGrid = new ImplicitGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, Math.Max(0, padH2), Math.Max(0, padW2), g.DilationH, g.DilationW);
         float* flippedW = implicitDx ? ImplicitWeights(wd, wo, s, flipped: true) : null;
         int[]? dxOffsets = implicitDx ? ImplicitGemm.Offsets(dxGrid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
-        nint packedT = parts > 1 && needInput && !implicitDx ? PackWeights(wd, wo, s, transposed: true) : 0;
+        // On the channels-last path dW always, and dx at stride 1, read channels-last copies of x and of the padded dY.
+        bool clDx = needInput && s.ChannelsLast && g.StrideH == 1 && g.StrideW == 1 && padH2 >= 0 && padW2 >= 0;
+        var cl = s.ChannelsLast ? new ChannelsLastGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW) : null;
+        var clDy = clDx ? new ChannelsLastGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, padH2, padW2, g.DilationH, g.DilationW, 1, 1) : null;
+        float* clDxW = clDx ? ChannelsLastWeights(wd, wo, s, flipped: true) : null;
+        long clDxStride = ChannelsLastGemm.PackedLength(s.Cg, s.Mg, s.Kh * s.Kw);
+        long clDwLength = cl != null ? (long)s.Mg * cl.Taps * cl.Ldc : 0;
+        nint packedT = parts > 1 && needInput && !implicitDx && !clDx ? PackWeights(wd, wo, s, transposed: true) : 0;
         // dW on the padded grid too (ImplicitGemm.WeightGradient): per part, dWᵀ of every group (K × ldt) summed over
         // its images and added into dW at the end.
         // Each kernel call reduces over the P output positions, so a short P (small grids) leaves the call overhead
@@ -76,7 +90,49 @@ internal static partial class Conv2dKernels
         // Images [n, n + count) of one group in one product per gradient: their unfolded columns side by side
         // (K × count·P) and dY gathered to Mg × count·P; dW sums over all their positions at once and dcols is folded
         // back image by image.
-        int group = parts > 1 && !implicitDw && !implicitDx ? ImageGroup(s, (s.N + parts - 1) / parts) : 1;
+        int group = parts > 1 && !implicitDw && !implicitDx && cl == null ? ImageGroup(s, (s.N + parts - 1) / parts) : 1;
+        int clGroup = cl != null && parts > 1 ? ChannelsLastGroup(s, (s.N + parts - 1) / parts) : 1;
+        var clPlans = clGroup > 1 ? ChannelsLastPlans(s, g, clGroup) : null;
+        var clDyPlans = clGroup > 1 && clDx ? new ChannelsLastGemm.Plan[clGroup + 1] : null;
+        for (int i = 1; clDyPlans != null && i <= clGroup; i++)
+            clDyPlans[i] = new ChannelsLastGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, padH2, padW2, g.DilationH, g.DilationW, 1, 1, i);
+
+        // Images [n, n + count) of one group on the channels-last path, several per call (small images).
+        void ChannelsLastImages(int n, int count, int grp, float* px, float* pdy, float* pdx, float* pdws, bool overwrite, float* pw)
+        {
+            long xImage = (long)s.C * s.H * s.W, dyImage = (long)s.Cout * s.P;
+            float* xg = px + xo + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W;
+            float* dyg = pdy + dyo + ((long)n * s.Cout + (long)grp * s.Mg) * s.P;
+            float* dxg = needInput ? pdx + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W : null;
+            if (needWeight)
+            {
+                var plan = clPlans![count];
+                float* xp = PinnedThreadBuffer.Get(plan.PaddedLength);
+                ChannelsLastGemm.ToChannelsLast(xg, xImage, plan, xp);
+                // dY of the images side by side (Mg × count·P), so the kernel runs over all their positions at once.
+                int ld = count * s.P;
+                float* dyb = PinnedThreadBuffer.Get((long)s.Mg * ld, ScratchSlot.Secondary);
+                for (int i = 0; i < count; i++)
+                    for (int co = 0; co < s.Mg; co++)
+                        SimdMath.CopyRun(dyg + i * dyImage + (long)co * s.P, dyb + (long)co * ld + (long)i * s.P, s.P);
+                ChannelsLastGemm.WeightGradient(plan, s.Mg, dyb, ld, xp, pdws + grp * clDwLength, overwrite, false);
+            }
+            if (clDx)
+            {
+                var plan = clDyPlans![count];
+                float* dyp = PinnedThreadBuffer.Get(plan.PaddedLength);
+                ChannelsLastGemm.ToChannelsLast(dyg, dyImage, plan, dyp);
+                ChannelsLastGemm.Forward(plan, s.Cg, clDxW + grp * clDxStride, dyp, dxg, (long)s.H * s.W, xImage, false);
+            }
+            else if (needInput)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    float* wt = packedT != 0 ? (float*)packedT + grp * packedStride : pw + wo + (long)grp * s.Mg * s.K;
+                    UnfoldedDx(dyg + i * dyImage, dxg + i * xImage, wt, false);
+                }
+            }
+        }
         void ImagesBackward(int n, int count, int grp, float* px, float* pdy, float* pdx, float* pwa, float* pw)
         {
             int ld = count * s.P;
@@ -110,11 +166,24 @@ internal static partial class Conv2dKernels
             // dWᵀ of every group, summed over this part's images on this part's thread.
             float* pdwt = implicitDw ? PinnedThreadBuffer.Get((long)s.Groups * s.K * ldt, ScratchSlot.WeightGradient) : null;
             if (implicitDw) new Span<float>(pdwt, checked(s.Groups * s.K * ldt)).Clear();
+            // Or dW of every group as [co][tap][c] (ChannelsLastGemm.WeightGradient), folded into dW at the end.
+            float* pdws = clDw ? (float*)clParts![p] : null;
             fixed (float* px = xd, pw = wd, pdy = dyd, pdx = dxd, pwa = wa)
             {
                 for (int n = n0; n < n1; n++)
                 {
                     float* dyn = pdy + dyo + (long)n * s.Cout * s.P;
+                    if (clGroup > 1)
+                    {
+                        int count = Math.Min(clGroup, n1 - n);
+                        for (int grp = 0; grp < s.Groups; grp++)
+                            ChannelsLastImages(n, count, grp, px, pdy, pdx, pdws, n == n0, pw);
+                        for (int i = 0; i < count && ba != null; i++)
+                            for (int co = 0; co < s.Cout; co++)
+                                ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyn + ((long)i * s.Cout + co) * s.P, s.P));
+                        n += count - 1;
+                        continue;
+                    }
                     if (group > 1)
                     {
                         // Several small images per product, as in the forward; the bias sums run per image below.
@@ -139,6 +208,22 @@ internal static partial class Conv2dKernels
                         {
                             if (needWeight) Sgemm.Multiply(false, true, s.Mg, s.K, s.P, 1f, dyg, s.P, xg, s.P, 1f, dwg, s.K, par);
                             if (needInput) ProductT(wt, packedT != 0, s.K, s.P, s.Mg, dyg, s.P, dxg, s.P, par);
+                        }
+                        else if (cl != null)
+                        {
+                            if (needWeight)
+                            {
+                                float* xp = PinnedThreadBuffer.Get(cl.PaddedLength);
+                                ChannelsLastGemm.ToChannelsLast(xg, 0, cl, xp);
+                                ChannelsLastGemm.WeightGradient(cl, s.Mg, dyg, s.P, xp, pdws + grp * clDwLength, n == n0, par);
+                            }
+                            if (clDx)
+                            {
+                                float* dyp = PinnedThreadBuffer.Get(clDy!.PaddedLength);
+                                ChannelsLastGemm.ToChannelsLast(dyg, 0, clDy, dyp);
+                                ChannelsLastGemm.Forward(clDy, s.Cg, clDxW + grp * clDxStride, dyp, dxg, (long)s.H * s.W, 0, par);
+                            }
+                            else if (needInput) UnfoldedDx(dyg, dxg, wt, par);
                         }
                         else if (implicitDw)
                         {
@@ -204,10 +289,30 @@ internal static partial class Conv2dKernels
             }
         }
 
-        if (parts > 1) CpuParallel.For(parts, p => Part(p, false));
-        else Part(0, true);
+        for (int p = 0; clDw && p < parts; p++)
+        {
+            clArrays![p] = ArrayPool<float>.Shared.Rent(checked((int)(s.Groups * clDwLength)));
+            clPins![p] = GCHandle.Alloc(clArrays[p], GCHandleType.Pinned);
+            clParts![p] = clPins[p].AddrOfPinnedObject();
+        }
+        try
+        {
+            if (parts > 1) CpuParallel.For(parts, p => Part(p, false));
+            else Part(0, true);
+            if (clDw)
+                fixed (float* pdw = CpuBackend.Data(dw!))
+                    ChannelsLastGemm.FoldWeightGradient(cl!, s.Groups * s.Mg, clParts!, pdw);
+        }
+        finally
+        {
+            for (int p = 0; clDw && p < parts; p++)
+            {
+                if (clPins![p].IsAllocated) clPins[p].Free();
+                if (clArrays![p] != null) ArrayPool<float>.Shared.Return(clArrays[p]);
+            }
+        }
 
-        if (needWeight)
+        if (needWeight && !clDw)
         {
             var w0 = wAcc[0]!.AsSpan(0, wSize);
             for (int p = 1; p < parts; p++)

@@ -23,6 +23,9 @@ internal static partial class Conv2dKernels
         public readonly int N, C, H, W, Cout, Cg, Mg, Kh, Kw, Ho, Wo, K, P, Groups;
         public readonly bool Direct;
 
+        /// <summary>A kernel larger than 1×1 on AVX-512: the forward, dW and (at stride 1) dx run on channels-last copies (ChannelsLastGemm).</summary>
+        public readonly bool ChannelsLast;
+
         /// <summary>A kernel larger than 1×1: the implicit GEMM on the padded grids (ImplicitGemm) runs the forward and dW.</summary>
         public readonly bool Implicit;
 
@@ -35,7 +38,9 @@ internal static partial class Conv2dKernels
             Ho = g.OutH(H, Kh); Wo = g.OutW(W, Kw);
             K = Cg * Kh * Kw; P = Ho * Wo;
             Direct = Kh == 1 && Kw == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
-            Implicit = Kh * Kw > 1 && ImplicitGemm.Supported
+            ChannelsLast = Kh * Kw > 1 && ChannelsLastGemm.Supported
+                && (ChannelsLastOverride ?? (ImplicitOverride == null && ChannelsLastGemm.Pays(Cg, Mg, Kh * Kw)));
+            Implicit = !ChannelsLast && Kh * Kw > 1 && ImplicitGemm.Supported
                 && (ImplicitOverride ?? ImplicitGemm.Pays(W, Kw, g.PadW, g.DilationW, g.StrideW, Mg));
         }
 
@@ -62,12 +67,18 @@ internal static partial class Conv2dKernels
         int xo = x.Offset, wo = weight.Offset, bo = bias?.Offset ?? 0;
         int parts = BatchParts(s);
         // Images run in parallel with serial products: pack the weights once for all of them, not once per image.
-        nint packed = parts > 1 && !s.Implicit ? PackWeights(wd, wo, s, transposed: false) : 0;
+        nint packed = parts > 1 && !s.Implicit && !s.ChannelsLast ? PackWeights(wd, wo, s, transposed: false) : 0;
         long packedStride = Sgemm.PackedALength(s.Mg, s.K);
         var grid = new ImplicitGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW);
         bool useImplicit = s.Implicit;
         float* implicitW = useImplicit ? ImplicitWeights(wd, wo, s, flipped: false) : null;
         int[]? offsets = useImplicit ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
+        var cl = s.ChannelsLast ? new ChannelsLastGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW) : null;
+        float* clW = cl != null ? ChannelsLastWeights(wd, wo, s, flipped: false) : null;
+        long clStride = ChannelsLastGemm.PackedLength(s.Mg, s.Cg, s.Kh * s.Kw);
+        // Small images go several to one channels-last call (plans by image count).
+        int clGroup = cl != null && parts > 1 ? ChannelsLastGroup(s, (s.N + parts - 1) / parts) : 1;
+        var clPlans = clGroup > 1 ? ChannelsLastPlans(s, g, clGroup) : null;
 
         void Image(int n, bool par)
         {
@@ -81,6 +92,12 @@ internal static partial class Conv2dKernels
                     float* yg = yn + (long)grp * s.Mg * s.P;
                     float* wg = packed != 0 ? (float*)packed + grp * packedStride : pw + wo + (long)grp * s.Mg * s.K;
                     if (s.Direct) Product(wg, packed != 0, s.Mg, s.P, s.K, xg, s.P, yg, s.P, par);
+                    else if (cl != null)
+                    {
+                        float* xp = PinnedThreadBuffer.Get(cl.PaddedLength);
+                        ChannelsLastGemm.ToChannelsLast(xg, 0, cl, xp);
+                        ChannelsLastGemm.Forward(cl, s.Mg, clW + grp * clStride, xp, yg, s.P, 0, par);
+                    }
                     else if (useImplicit)
                     {
                         float* xp = PinnedThreadBuffer.Get(grid.PaddedLength);
@@ -114,7 +131,7 @@ internal static partial class Conv2dKernels
 
         // Small images (layer3/4: 14² and 7² outputs): several images per product, so its N is wide enough for the
         // register tiles (196 columns fill 6.1 tiles of 32, 49 only 1.5) and each packed weight block serves more columns.
-        int group = parts > 1 && !useImplicit ? ImageGroup(s, (s.N + parts - 1) / parts) : 1;
+        int group = parts > 1 && !useImplicit && cl == null ? ImageGroup(s, (s.N + parts - 1) / parts) : 1;
 
         void Images(int n, int count)
         {
@@ -139,6 +156,21 @@ internal static partial class Conv2dKernels
             }
         }
 
+        void ChannelsLastImages(int n, int count)
+        {
+            var plan = clPlans![count];
+            fixed (float* px = xd, py = yd)
+            {
+                for (int grp = 0; grp < s.Groups; grp++)
+                {
+                    float* xp = PinnedThreadBuffer.Get(plan.PaddedLength);
+                    ChannelsLastGemm.ToChannelsLast(px + xo + ((long)n * s.C + (long)grp * s.Cg) * s.H * s.W, (long)s.C * s.H * s.W, plan, xp);
+                    ChannelsLastGemm.Forward(plan, s.Mg, clW + grp * clStride, xp, py + ((long)n * s.Cout + (long)grp * s.Mg) * s.P, s.P, (long)s.Cout * s.P, false);
+                }
+                for (int i = 0; i < count; i++) AddBias(py + (long)(n + i) * s.Cout * s.P);
+            }
+        }
+
         // y[n] += bias, one output channel (row of P) at a time.
         void AddBias(float* yn)
         {
@@ -154,7 +186,9 @@ internal static partial class Conv2dKernels
             CpuParallel.For(parts, p =>
             {
                 int n0 = (int)((long)s.N * p / parts), n1 = (int)((long)s.N * (p + 1) / parts);
-                if (group > 1)
+                if (clGroup > 1)
+                    for (int n = n0; n < n1; n += clGroup) ChannelsLastImages(n, Math.Min(clGroup, n1 - n));
+                else if (group > 1)
                     for (int n = n0; n < n1; n += group) Images(n, Math.Min(group, n1 - n));
                 else
                     for (int n = n0; n < n1; n++) Image(n, false);
@@ -166,6 +200,26 @@ internal static partial class Conv2dKernels
 
     /// <summary>Output columns a product should have at least; smaller images are grouped (see Forward).</summary>
     internal static int MinProductColumns = 512;
+
+    // Images per channels-last call: the fewest that divide a part's images and give MinProductColumns positions (else
+    // all of the part's images), with their channels-last copies within 8 MiB.
+    private static int ChannelsLastGroup(in ConvShape s, int imagesPerPart)
+    {
+        long imageBytes = 4L * (s.H + s.Kh) * (s.W + s.Kw) * ((s.Cg + 31) / 32 * 32);
+        int most = (int)Math.Clamp((8L << 20) / Math.Max(1, imageBytes), 1, imagesPerPart);
+        for (int d = 1; d <= most; d++)
+            if (imagesPerPart % d == 0 && d * s.P >= MinProductColumns) return d;
+        return most;
+    }
+
+    // The channels-last plans of the input for 1..count images (index = image count).
+    private static ChannelsLastGemm.Plan[] ChannelsLastPlans(in ConvShape s, Conv2dGeometry g, int count)
+    {
+        var plans = new ChannelsLastGemm.Plan[count + 1];
+        for (int i = 1; i <= count; i++)
+            plans[i] = new ChannelsLastGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW, i);
+        return plans;
+    }
 
     // Images per product: enough for MinProductColumns columns, at most the images of one part.
     private static int ImageGroup(in ConvShape s, int imagesPerPart) =>
@@ -208,14 +262,34 @@ internal static partial class Conv2dKernels
     internal static bool ImplicitWeightGradient = Environment.GetEnvironmentVariable("SIFA_CONV_IMPLICIT_DW") != "0";
 
     /// <summary>
-    /// Whether stride-1 convolutions take the implicit GEMM: null (default) where it pays (<see cref="ImplicitGemm.Pays"/>),
-    /// true wherever it applies (tests), false never (SIFA_CONV_IMPLICIT=0, for comparisons).
+    /// Whether convolutions larger than 1×1 take the channels-last path on AVX-512: null (default) where it pays
+    /// (<see cref="ChannelsLastGemm.Pays"/>, unless <see cref="ImplicitOverride"/> forces a choice), true wherever it
+    /// applies (tests), false never (SIFA_CONV_CL=0/1, for comparisons).
+    /// </summary>
+    internal static bool? ChannelsLastOverride = Environment.GetEnvironmentVariable("SIFA_CONV_CL") switch { "0" => false, "1" => true, _ => null };
+
+    /// <summary>
+    /// Whether convolutions take the padded-grid implicit GEMM: null (default) where it pays (<see cref="ImplicitGemm.Pays"/>),
+    /// true wherever it applies (tests), false never (SIFA_CONV_IMPLICIT=0/1, for comparisons). Forcing it also keeps
+    /// the channels-last path off unless that is forced too.
     /// </summary>
     internal static bool? ImplicitOverride = Environment.GetEnvironmentVariable("SIFA_CONV_IMPLICIT") switch { "0" => false, "1" => true, _ => null };
 
     // Every group's weights packed for ImplicitGemm, back to back in the calling thread's PackedWeights scratch (read by
     // every core while the operation runs): W_g (Mg × K) for the forward, or for the input gradient W'_g (Cg × Mg·kh·kw)
     // with W'[c][co, ki, kj] = W[co, c, kh−1−ki, kw−1−kj] (flipped and transposed).
+    // Every group's weights packed for ChannelsLastGemm, back to back in the calling thread's PackedWeights scratch.
+    private static unsafe float* ChannelsLastWeights(float[] w, int offset, in ConvShape s, bool flipped)
+    {
+        int taps = s.Kh * s.Kw;
+        long stride = flipped ? ChannelsLastGemm.PackedLength(s.Cg, s.Mg, taps) : ChannelsLastGemm.PackedLength(s.Mg, s.Cg, taps);
+        float* packed = PinnedThreadBuffer.Get(stride * s.Groups, ScratchSlot.PackedWeights);
+        fixed (float* pw = w)
+            for (int grp = 0; grp < s.Groups; grp++)
+                ChannelsLastGemm.PackWeights(pw + offset + (long)grp * s.Mg * s.K, s.Mg, s.Cg, taps, flipped, packed + grp * stride);
+        return packed;
+    }
+
     private static unsafe float* ImplicitWeights(float[] w, int offset, in ConvShape s, bool flipped)
     {
         int m = flipped ? s.Cg : s.Mg, k = flipped ? s.Mg * s.Kh * s.Kw : s.K, taps = s.Kh * s.Kw;
