@@ -92,7 +92,7 @@ public class ConvPathTests
         }
     }
 
-    // Convolutions on channels-last copies (ChannelsLastGemm, AVX-512 only): forward, dW and, at stride 1, dx, forced on
+    // Convolutions on channels-last copies (ChannelsLastGemm, on AVX-512 and AVX2 machines): forward, dW and, at stride 1, dx, forced on
     // for every shape here. On two threads, so the batches take the batch-parallel path, where small images go several
     // to a call (a part's images in groups, the last group smaller); one image, and a batch that does not split evenly,
     // take the path parallel inside the image.
@@ -117,9 +117,29 @@ public class ConvPathTests
     [MemberData(nameof(ChannelsLastCases))]
     public void ChannelsLastMatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
-        Skip.IfNot(ChannelsLastGemm.Supported, "the channels-last kernels need AVX-512");
+        Skip.IfNot(ChannelsLastGemm.Supported, "the channels-last kernels need AVX2 or AVX-512");
         OnPath(implicitGemm: null, threads: 2, chunkFloats: null,
             () => Conv.ForwardAndBackwardMatchNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups, true), channelsLast: true);
+    }
+
+    // The same cases on the AVX2 kernels (6×16 tiles), which AVX2-only machines run by default.
+    [Theory]
+    [MemberData(nameof(ChannelsLastCases))]
+    public void ChannelsLastOnAvx2MatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
+    {
+        Skip.IfNot(CpuFeatures.Supports(CpuIsa.Avx2), "no AVX2 on this machine");
+        var before = Sgemm.Isa;
+        try
+        {
+            Sgemm.Isa = CpuIsa.Avx2;
+            Assert.True(ChannelsLastGemm.Supported);
+            Assert.Equal(16, ChannelsLastGemm.Width);
+            ChannelsLastMatchesNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups);
+        }
+        finally
+        {
+            Sgemm.Isa = before;
+        }
     }
 
     // Runs body with the convolution forced onto a path (and, when given, a thread count and chunk budget), then

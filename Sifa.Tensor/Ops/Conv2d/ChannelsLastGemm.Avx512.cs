@@ -8,6 +8,8 @@ namespace Sifa.Tensors.Cpu;
 // every accumulator and stream pointer in a register.
 internal static unsafe partial class ChannelsLastGemm
 {
+    private const int Nr512 = 32;
+
     // C[r, 0..32) (+)= Σ_{k < kc} s_r[k] · w[k·32 .. k·32 + 32): six positions' channel streams against a weight block.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x32(int kc, float* s0, float* s1, float* s2, float* s3, float* s4, float* s5, float* w, float* c, bool accumulate)
@@ -15,18 +17,18 @@ internal static unsafe partial class ChannelsLastGemm
         Vector512<float> c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1;
         if (accumulate)
         {
-            c0_0 = Avx512F.LoadAlignedVector512(c + 0 * Nr); c0_1 = Avx512F.LoadAlignedVector512(c + 0 * Nr + 16);
-            c1_0 = Avx512F.LoadAlignedVector512(c + 1 * Nr); c1_1 = Avx512F.LoadAlignedVector512(c + 1 * Nr + 16);
-            c2_0 = Avx512F.LoadAlignedVector512(c + 2 * Nr); c2_1 = Avx512F.LoadAlignedVector512(c + 2 * Nr + 16);
-            c3_0 = Avx512F.LoadAlignedVector512(c + 3 * Nr); c3_1 = Avx512F.LoadAlignedVector512(c + 3 * Nr + 16);
-            c4_0 = Avx512F.LoadAlignedVector512(c + 4 * Nr); c4_1 = Avx512F.LoadAlignedVector512(c + 4 * Nr + 16);
-            c5_0 = Avx512F.LoadAlignedVector512(c + 5 * Nr); c5_1 = Avx512F.LoadAlignedVector512(c + 5 * Nr + 16);
+            c0_0 = Avx512F.LoadAlignedVector512(c + 0 * Nr512); c0_1 = Avx512F.LoadAlignedVector512(c + 0 * Nr512 + 16);
+            c1_0 = Avx512F.LoadAlignedVector512(c + 1 * Nr512); c1_1 = Avx512F.LoadAlignedVector512(c + 1 * Nr512 + 16);
+            c2_0 = Avx512F.LoadAlignedVector512(c + 2 * Nr512); c2_1 = Avx512F.LoadAlignedVector512(c + 2 * Nr512 + 16);
+            c3_0 = Avx512F.LoadAlignedVector512(c + 3 * Nr512); c3_1 = Avx512F.LoadAlignedVector512(c + 3 * Nr512 + 16);
+            c4_0 = Avx512F.LoadAlignedVector512(c + 4 * Nr512); c4_1 = Avx512F.LoadAlignedVector512(c + 4 * Nr512 + 16);
+            c5_0 = Avx512F.LoadAlignedVector512(c + 5 * Nr512); c5_1 = Avx512F.LoadAlignedVector512(c + 5 * Nr512 + 16);
         }
         else
         {
             c0_0 = c0_1 = c1_0 = c1_1 = c2_0 = c2_1 = c3_0 = c3_1 = c4_0 = c4_1 = c5_0 = c5_1 = Vector512<float>.Zero;
         }
-        for (int k = 0; k < kc; k++, w += Nr)
+        for (int k = 0; k < kc; k++, w += Nr512)
         {
             var b0 = Avx512F.LoadAlignedVector512(w);
             var b1 = Avx512F.LoadAlignedVector512(w + 16);
@@ -49,12 +51,12 @@ internal static unsafe partial class ChannelsLastGemm
             c5_0 = Avx512F.FusedMultiplyAdd(av, b0, c5_0);
             c5_1 = Avx512F.FusedMultiplyAdd(av, b1, c5_1);
         }
-        Avx512F.StoreAligned(c + 0 * Nr, c0_0); Avx512F.StoreAligned(c + 0 * Nr + 16, c0_1);
-        Avx512F.StoreAligned(c + 1 * Nr, c1_0); Avx512F.StoreAligned(c + 1 * Nr + 16, c1_1);
-        Avx512F.StoreAligned(c + 2 * Nr, c2_0); Avx512F.StoreAligned(c + 2 * Nr + 16, c2_1);
-        Avx512F.StoreAligned(c + 3 * Nr, c3_0); Avx512F.StoreAligned(c + 3 * Nr + 16, c3_1);
-        Avx512F.StoreAligned(c + 4 * Nr, c4_0); Avx512F.StoreAligned(c + 4 * Nr + 16, c4_1);
-        Avx512F.StoreAligned(c + 5 * Nr, c5_0); Avx512F.StoreAligned(c + 5 * Nr + 16, c5_1);
+        Avx512F.StoreAligned(c + 0 * Nr512, c0_0); Avx512F.StoreAligned(c + 0 * Nr512 + 16, c0_1);
+        Avx512F.StoreAligned(c + 1 * Nr512, c1_0); Avx512F.StoreAligned(c + 1 * Nr512 + 16, c1_1);
+        Avx512F.StoreAligned(c + 2 * Nr512, c2_0); Avx512F.StoreAligned(c + 2 * Nr512 + 16, c2_1);
+        Avx512F.StoreAligned(c + 3 * Nr512, c3_0); Avx512F.StoreAligned(c + 3 * Nr512 + 16, c3_1);
+        Avx512F.StoreAligned(c + 4 * Nr512, c4_0); Avx512F.StoreAligned(c + 4 * Nr512 + 16, c4_1);
+        Avx512F.StoreAligned(c + 5 * Nr512, c5_0); Avx512F.StoreAligned(c + 5 * Nr512 + 16, c5_1);
     }
 
     // o[r·ldo + 0..32) (+)= Σ_{i < n} d_r[i] · (origin + bases[i])[0..32) for the rows r < rows, d_r = d + r·ldd (a
@@ -90,16 +92,16 @@ internal static unsafe partial class ChannelsLastGemm
             c5_0 = Avx512F.FusedMultiplyAdd(av, b0, c5_0);
             c5_1 = Avx512F.FusedMultiplyAdd(av, b1, c5_1);
         }
-        StoreRow(o, c0_0, c0_1, accumulate);
-        if (rows > 1) StoreRow(o + ldo, c1_0, c1_1, accumulate);
-        if (rows > 2) StoreRow(o + 2 * ldo, c2_0, c2_1, accumulate);
-        if (rows > 3) StoreRow(o + 3 * ldo, c3_0, c3_1, accumulate);
-        if (rows > 4) StoreRow(o + 4 * ldo, c4_0, c4_1, accumulate);
-        if (rows > 5) StoreRow(o + 5 * ldo, c5_0, c5_1, accumulate);
+        StoreRow512(o, c0_0, c0_1, accumulate);
+        if (rows > 1) StoreRow512(o + ldo, c1_0, c1_1, accumulate);
+        if (rows > 2) StoreRow512(o + 2 * ldo, c2_0, c2_1, accumulate);
+        if (rows > 3) StoreRow512(o + 3 * ldo, c3_0, c3_1, accumulate);
+        if (rows > 4) StoreRow512(o + 4 * ldo, c4_0, c4_1, accumulate);
+        if (rows > 5) StoreRow512(o + 5 * ldo, c5_0, c5_1, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(float* o, Vector512<float> v0, Vector512<float> v1, bool accumulate)
+    private static void StoreRow512(float* o, Vector512<float> v0, Vector512<float> v1, bool accumulate)
     {
         if (accumulate)
         {

@@ -18,11 +18,11 @@ namespace Sifa.Tensors.Cpu;
 // is dW[co][c][t] = Σ_p dY[co][p] · xp[Base[p] + TapOffset[t] + c]: a 6 × 32 tile of (co, c) takes its broadcasts from
 // six rows of dY (NCHW, contiguous) and its 32 channels from xp with two vector loads per position.
 //
-// AVX-512 only (ChannelsLastGemm.Avx512.cs); elsewhere the convolution keeps its other paths.
+// Kernels: 6 × 32 tiles on AVX-512 (ChannelsLastGemm.Avx512.cs), 6 × 16 on AVX2 (ChannelsLastGemm.Avx2.cs).
 internal static unsafe partial class ChannelsLastGemm
 {
-    /// <summary>Output channels per register tile (two zmm).</summary>
-    public const int Nr = 32;
+    /// <summary>Output channels per register tile on the path in use: 32 (two zmm) on AVX-512, 16 (two ymm) on AVX2.</summary>
+    public static int Width => CpuFeatures.SgemmPath == CpuIsa.Avx512 ? 32 : 16;
 
     /// <summary>Output positions (forward) or output channels (weight gradient) per register tile.</summary>
     private const int Mr = 6;
@@ -36,7 +36,12 @@ internal static unsafe partial class ChannelsLastGemm
     /// <summary>Positions per weight-gradient kernel call (0: all of a call's positions). SIFA_CL_GC=n.</summary>
     internal static int GradientChunk = int.TryParse(Environment.GetEnvironmentVariable("SIFA_CL_GC"), out int gc) && gc >= 0 ? gc : 128;
 
-    public static bool Supported => CpuFeatures.SgemmPath == CpuIsa.Avx512 && Avx512F.IsSupported;
+    public static bool Supported => CpuFeatures.SgemmPath switch
+    {
+        CpuIsa.Avx512 => Avx512F.IsSupported,
+        CpuIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        _ => false,
+    };
 
     /// <summary>
     /// Whether this path runs a convolution with <paramref name="cin"/> input and <paramref name="cout"/> output channels
@@ -55,17 +60,17 @@ internal static unsafe partial class ChannelsLastGemm
     /// </summary>
     public sealed class Plan
     {
-        public readonly int C, H, W, PadH, PadW, Hp, Wp, Ho, Wo, P, Taps, Ldc, Images;
+        public readonly int C, H, W, PadH, PadW, Hp, Wp, Ho, Wo, P, Taps, Ldc, Images, Nr;
         public readonly long ImageLength, PaddedLength;
         public readonly int[] Base, TapOffset;
 
         public Plan(int c, int h, int w, int kh, int kw, int padH, int padW, int dh, int dw, int sh, int sw, int images = 1)
         {
-            C = c; H = h; W = w; PadH = padH; PadW = padW; Images = images;
+            C = c; H = h; W = w; PadH = padH; PadW = padW; Images = images; Nr = Width;
             Hp = h + 2 * padH; Wp = w + 2 * padW;
             Ho = (Hp - dh * (kh - 1) - 1) / sh + 1; Wo = (Wp - dw * (kw - 1) - 1) / sw + 1;
             P = Ho * Wo; Taps = kh * kw;
-            // Channels padded to whole 32-wide tiles: the weight gradient loads 32 of them per position (zeros beyond C).
+            // Channels padded to whole tiles: the weight gradient loads Nr of them per position (zeros beyond C).
             Ldc = (c + Nr - 1) / Nr * Nr;
             ImageLength = (long)Hp * Wp * Ldc;
             PaddedLength = checked(ImageLength * images);
@@ -80,7 +85,7 @@ internal static unsafe partial class ChannelsLastGemm
     }
 
     /// <summary>Floats <see cref="PackWeights"/> writes for <paramref name="cout"/> outputs over <paramref name="cin"/> inputs.</summary>
-    public static long PackedLength(int cout, int cin, int taps) => (long)((cout + Nr - 1) / Nr) * taps * cin * Nr;
+    public static long PackedLength(int cout, int cin, int taps) => (long)((cout + Width - 1) / Width) * taps * cin * Width;
 
     /// <summary>
     /// Packs one group's weights W (mg × cg × taps) as 32-wide panels of outputs, [panel][tap][input][32], zero past the
@@ -89,7 +94,7 @@ internal static unsafe partial class ChannelsLastGemm
     /// </summary>
     public static void PackWeights(float* w, int mg, int cg, int taps, bool flipped, float* dst)
     {
-        int cout = flipped ? cg : mg, cin = flipped ? mg : cg, panels = (cout + Nr - 1) / Nr;
+        int Nr = Width, cout = flipped ? cg : mg, cin = flipped ? mg : cg, panels = (cout + Nr - 1) / Nr;
         for (int ip = 0; ip < panels; ip++)
             for (int t = 0; t < taps; t++)
                 for (int i = 0; i < cin; i++)
@@ -149,7 +154,7 @@ internal static unsafe partial class ChannelsLastGemm
     /// </summary>
     public static void Forward(Plan p, int m, float* packedW, float* xp, float* y, long ldy, long yImageStride, bool parallel)
     {
-        int panels = (m + Nr - 1) / Nr;
+        int panels = (m + p.Nr - 1) / p.Nr;
         if (!parallel || panels < 2) { for (int ip = 0; ip < panels; ip++) ForwardPanel(p, m, ip, packedW, xp, y, ldy, yImageStride); return; }
         nint w = (nint)packedW, x = (nint)xp, yy = (nint)y;
         CpuParallel.For(panels, ip => ForwardPanel(p, m, ip, (float*)w, (float*)x, (float*)yy, ldy, yImageStride));
@@ -159,7 +164,7 @@ internal static unsafe partial class ChannelsLastGemm
     private static void ForwardPanel(Plan p, int m, int ip, float* packedW, float* xp, float* y, long ldy, long yImageStride)
     {
         int total = p.Images * p.P;
-        int chunk = Math.Max(Mr, ChunkPositions / Mr * Mr), blockC = Math.Max(1, BlockC);
+        int Nr = p.Nr, chunk = Math.Max(Mr, ChunkPositions / Mr * Mr), blockC = Math.Max(1, BlockC);
         float* acc = PinnedThreadBuffer.Get((long)chunk * Nr, ScratchSlot.Secondary);
         float* panel = packedW + (long)ip * p.Taps * p.C * Nr;
         int rows = Math.Min(Nr, m - ip * Nr);
@@ -178,16 +183,17 @@ internal static unsafe partial class ChannelsLastGemm
                         {
                             // A short last tile repeats its last position; those sums are never stored.
                             int* b = bases + q0 + i, last = bases + q0 + n - 1;
-                            Kernel6x32(kc, origin + b[0], origin + *Min(b + 1, last), origin + *Min(b + 2, last),
-                                origin + *Min(b + 3, last), origin + *Min(b + 4, last), origin + *Min(b + 5, last),
-                                wk, acc + (long)i * Nr, accumulate);
+                            float* s0 = origin + b[0], s1 = origin + *Min(b + 1, last), s2 = origin + *Min(b + 2, last);
+                            float* s3 = origin + *Min(b + 3, last), s4 = origin + *Min(b + 4, last), s5 = origin + *Min(b + 5, last);
+                            if (Nr == 32) Kernel6x32(kc, s0, s1, s2, s3, s4, s5, wk, acc + (long)i * Nr, accumulate);
+                            else Kernel6x16(kc, s0, s1, s2, s3, s4, s5, wk, acc + (long)i * Nr, accumulate);
                         }
                     }
                 // The chunk's positions, image by image.
                 for (int q = q0; q < q0 + n;)
                 {
                     int img = q / p.P, end = Math.Min(q0 + n, (img + 1) * p.P);
-                    StoreTransposed(acc + (long)(q - q0) * Nr, end - q, rows, y + img * yImageStride + (long)ip * Nr * ldy + q - img * p.P, ldy);
+                        StoreTransposed(acc + (long)(q - q0) * Nr, Nr, end - q, rows, y + img * yImageStride + (long)ip * Nr * ldy + q - img * p.P, ldy);
                     q = end;
                 }
             }
@@ -196,8 +202,8 @@ internal static unsafe partial class ChannelsLastGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int* Min(int* a, int* b) => a < b ? a : b;
 
-    // y[j·ldy + q] = acc[q·32 + j] for q < n, j < rows.
-    private static void StoreTransposed(float* acc, int n, int rows, float* y, long ldy)
+    // y[j·ldy + q] = acc[q·Nr + j] for q < n, j < rows.
+    private static void StoreTransposed(float* acc, int Nr, int n, int rows, float* y, long ldy)
     {
         int q = 0;
         for (; q + 8 <= n; q += 8)
@@ -219,7 +225,7 @@ internal static unsafe partial class ChannelsLastGemm
     /// </summary>
     public static void WeightGradient(Plan p, int m, float* dy, long ldd, float* xp, float* dws, bool overwrite, bool parallel)
     {
-        int units = p.Taps * (p.Ldc / Nr);
+        int units = p.Taps * (p.Ldc / p.Nr);
         if (!parallel || units < 4) { WeightGradientUnits(p, m, dy, ldd, xp, dws, overwrite, 0, units); return; }
         nint d = (nint)dy, x = (nint)xp, o = (nint)dws;
         CpuParallel.ForChunks(units, (u0, u1) => WeightGradientUnits(p, m, (float*)d, ldd, (float*)x, (float*)o, overwrite, u0, u1));
@@ -228,7 +234,7 @@ internal static unsafe partial class ChannelsLastGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradientUnits(Plan p, int m, float* dy, long ldd, float* xp, float* dws, bool overwrite, int u0, int u1)
     {
-        int total = p.Images * p.P, chunk = GradientChunk > 0 ? GradientChunk : total, cPanels = p.Ldc / Nr;
+        int Nr = p.Nr, total = p.Images * p.P, chunk = GradientChunk > 0 ? GradientChunk : total, cPanels = p.Ldc / Nr;
         long ldo = (long)p.Taps * p.Ldc;
         fixed (int* bases = p.Base)
             for (int u = u0; u < u1; u++)
@@ -240,8 +246,13 @@ internal static unsafe partial class ChannelsLastGemm
                 {
                     int n = Math.Min(chunk, total - q0);
                     for (int co = 0; co < m; co += Mr)
-                        GradientKernel6x32(n, dy + co * ldd + q0, ldd, Math.Min(Mr, m - co), bases + q0, origin,
-                            dws + co * ldo + (long)t * p.Ldc + c0, ldo, accumulate: !overwrite || q0 > 0);
+                    {
+                        float* d = dy + co * ldd + q0, o = dws + co * ldo + (long)t * p.Ldc + c0;
+                        int rows = Math.Min(Mr, m - co);
+                        bool accumulate = !overwrite || q0 > 0;
+                        if (Nr == 32) GradientKernel6x32(n, d, ldd, rows, bases + q0, origin, o, ldo, accumulate);
+                        else GradientKernel6x16(n, d, ldd, rows, bases + q0, origin, o, ldo, accumulate);
+                    }
                 }
             }
     }
