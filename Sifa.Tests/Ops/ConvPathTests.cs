@@ -78,18 +78,11 @@ public class ConvPathTests
     [MemberData(nameof(ImplicitCases))]
     public void ImplicitGemmOnAvx2MatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
-        Skip.IfNot(CpuFeatures.Supports(CpuIsa.Avx2), "no AVX2 on this machine");
-        var before = Sgemm.Isa;
-        try
+        OnAvx2(() =>
         {
-            Sgemm.Isa = CpuIsa.Avx2;
             Assert.True(ImplicitGemm.Supported);
             ImplicitGemmMatchesNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups);
-        }
-        finally
-        {
-            Sgemm.Isa = before;   // also restores the default blocks
-        }
+        });
     }
 
     // Convolutions on channels-last copies (ChannelsLastGemm, on AVX-512 and AVX2 machines): forward, dW and, at stride 1, dx, forced on
@@ -127,18 +120,27 @@ public class ConvPathTests
     [MemberData(nameof(ChannelsLastCases))]
     public void ChannelsLastOnAvx2MatchesNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
+        OnAvx2(() =>
+        {
+            Assert.True(ChannelsLastGemm.Supported);
+            Assert.Equal(16, ChannelsLastGemm.Width);
+            ChannelsLastMatchesNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups);
+        });
+    }
+
+    // Runs body on the AVX2 SGEMM path (and so the AVX2 convolution kernels), skipped on machines without AVX2.
+    private static void OnAvx2(Action body)
+    {
         Skip.IfNot(CpuFeatures.Supports(CpuIsa.Avx2), "no AVX2 on this machine");
         var before = Sgemm.Isa;
         try
         {
             Sgemm.Isa = CpuIsa.Avx2;
-            Assert.True(ChannelsLastGemm.Supported);
-            Assert.Equal(16, ChannelsLastGemm.Width);
-            ChannelsLastMatchesNaive(n, cin, h, w, cout, kh, kw, s, p, d, groups);
+            body();
         }
         finally
         {
-            Sgemm.Isa = before;
+            Sgemm.Isa = before;   // also restores the default blocks
         }
     }
 

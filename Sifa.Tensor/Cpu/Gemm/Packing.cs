@@ -145,7 +145,7 @@ internal static unsafe class Packing
                 if (nr == NR && Avx.IsSupported)
                     for (; p + 8 <= kc; p += 8)
                         for (int q = 0; q < NR; q += 8)
-                            TransposeStore(src + q * ldb + p, ldb, dst + p * NR + q, NR);
+                            TransposeBlock8(src + q * ldb + p, ldb, dst + p * NR + q, NR);
                 for (; p < kc; p++)
                 {
                     float* d = dst + p * NR;
@@ -153,24 +153,6 @@ internal static unsafe class Packing
                 }
             }
         }
-    }
-
-    /// <summary>Reads 8 rows × 8 floats at <paramref name="s"/> and writes them transposed with row stride <paramref name="NR"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransposeStore(float* s, long lds, float* d, int NR)
-    {
-        Transpose8x8(Avx.LoadVector256(s), Avx.LoadVector256(s + lds), Avx.LoadVector256(s + 2 * lds),
-            Avx.LoadVector256(s + 3 * lds), Avx.LoadVector256(s + 4 * lds), Avx.LoadVector256(s + 5 * lds),
-            Avx.LoadVector256(s + 6 * lds), Avx.LoadVector256(s + 7 * lds),
-            out var o0, out var o1, out var o2, out var o3, out var o4, out var o5, out var o6, out var o7);
-        Avx.StoreAligned(d, o0);
-        Avx.StoreAligned(d + NR, o1);
-        Avx.StoreAligned(d + 2 * NR, o2);
-        Avx.StoreAligned(d + 3 * NR, o3);
-        Avx.StoreAligned(d + 4 * NR, o4);
-        Avx.StoreAligned(d + 5 * NR, o5);
-        Avx.StoreAligned(d + 6 * NR, o6);
-        Avx.StoreAligned(d + 7 * NR, o7);
     }
 
     /// <summary>d[j·ldd + i] = s[i·lds + j] for an 8 × 8 block (unaligned loads and stores).</summary>

@@ -173,23 +173,15 @@ internal static partial class Conv2dKernels
                 for (int n = n0; n < n1; n++)
                 {
                     float* dyn = pdy + dyo + (long)n * s.Cout * s.P;
-                    if (clGroup > 1)
+                    if (clGroup > 1 || group > 1)
                     {
-                        int count = Math.Min(clGroup, n1 - n);
+                        // Several small images per call or product, as in the forward; the bias sums run per image.
+                        int count = Math.Min(clGroup > 1 ? clGroup : group, n1 - n);
                         for (int grp = 0; grp < s.Groups; grp++)
-                            ChannelsLastImages(n, count, grp, px, pdy, pdx, pdws, n == n0, pw);
-                        for (int i = 0; i < count && ba != null; i++)
-                            for (int co = 0; co < s.Cout; co++)
-                                ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyn + ((long)i * s.Cout + co) * s.P, s.P));
-                        n += count - 1;
-                        continue;
-                    }
-                    if (group > 1)
-                    {
-                        // Several small images per product, as in the forward; the bias sums run per image below.
-                        int count = Math.Min(group, n1 - n);
-                        for (int grp = 0; grp < s.Groups; grp++)
-                            ImagesBackward(n, count, grp, px, pdy, pdx, pwa, pw);
+                        {
+                            if (clGroup > 1) ChannelsLastImages(n, count, grp, px, pdy, pdx, pdws, n == n0, pw);
+                            else ImagesBackward(n, count, grp, px, pdy, pdx, pwa, pw);
+                        }
                         for (int i = 0; i < count && ba != null; i++)
                             for (int co = 0; co < s.Cout; co++)
                                 ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyn + ((long)i * s.Cout + co) * s.P, s.P));
