@@ -76,6 +76,7 @@ public sealed unsafe class SgemmTests
         { 1, 1, 1 }, { 1, 7, 13 }, { 7, 1, 13 }, { 13, 7, 1 }, { 6, 16, 8 }, { 5, 15, 7 }, { 7, 17, 9 },
         { 12, 32, 16 }, { 97, 127, 13 }, { 127, 97, 257 }, { 13, 257, 97 }, { 257, 13, 127 },
         { 1, 300, 1031 }, { 300, 1, 1031 }, { 37, 41, 1031 }, { 150, 70, 600 }, { 145, 33, 513 },
+        { 4, 32, 19 }, { 64, 64, 37 }, { 256, 35, 70 },   // M ≡ 4 (mod 6): the 4-row edge kernels
     };
 
     /// <summary>All four transposition cases over the shape grid, alpha = 1, beta = 0.</summary>

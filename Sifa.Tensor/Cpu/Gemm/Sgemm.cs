@@ -339,6 +339,7 @@ internal static unsafe class Sgemm
                             float* ap = blockA + (long)ir * kb;
                             float* cij = cBase + ir * ldc;
                             if (mr == MR && nr == NR) Kernel(isa, kb, ap, bp, cij, ldc, scale);
+                            else if (mr == 4 && nr == NR && isa != CpuIsa.Scalar) Kernel4(isa, kb, ap, bp, cij, ldc, scale);
                             else
                             {
                                 // Edge tile: the packed panels are zero-padded, so compute the full 6×NR tile
@@ -359,6 +360,14 @@ internal static unsafe class Sgemm
         if (isa == CpuIsa.Avx512) MicroKernel.Avx512Fma6x32(kb, ap, bp, c, ldc, scale);
         else if (isa == CpuIsa.Avx2) MicroKernel.Avx2Fma6x16(kb, ap, bp, c, ldc, scale);
         else MicroKernel.Scalar6x16(kb, ap, bp, c, ldc, scale);
+    }
+
+    // The last row panel's 4 rows written directly (MicroKernel.Edge.cs).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel4(CpuIsa isa, int kb, float* ap, float* bp, float* c, long ldc, float* scale)
+    {
+        if (isa == CpuIsa.Avx512) MicroKernel.Avx512Fma4x32(kb, ap, bp, c, ldc, scale);
+        else MicroKernel.Avx2Fma4x16(kb, ap, bp, c, ldc, scale);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
