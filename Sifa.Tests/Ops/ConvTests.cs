@@ -47,6 +47,15 @@ public class ConvTests
         NaiveRef.AssertClose(dwRef, dw!, 2e-4, 1e-4, "dw");
         if (hasBias) NaiveRef.AssertClose(dbRef, db!, 2e-4, 1e-4, "db");
         else Assert.Null(db);
+
+        // Each gradient alone takes other branches of every path (a first layer needs only dW, a frozen one only dx).
+        var g = Conv2dGeometry.Square(s, p, d, groups);
+        var (dxOnly, noW, _) = x.Backend.Conv2dBackward(dy, x, wt, g, true, false, false);
+        NaiveRef.AssertClose(dxRef, dxOnly!, 1e-4, 1e-4, "dx alone");
+        Assert.Null(noW);
+        var (noX, dwOnly, _) = x.Backend.Conv2dBackward(dy, x, wt, g, false, true, false);
+        NaiveRef.AssertClose(dwRef, dwOnly!, 2e-4, 1e-4, "dw alone");
+        Assert.Null(noX);
     }
 
     [Theory]
