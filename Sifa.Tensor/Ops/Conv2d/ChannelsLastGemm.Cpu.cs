@@ -53,6 +53,9 @@ internal static unsafe partial class ChannelsLastGemm
     /// </summary>
     public static bool Pays(int cin, int cout, int taps, int positions) => Supported && taps > 1 && cin >= 16 && cout >= 32 && positions >= 100;
 
+    /// <summary>Whether one padded channels-last image (hp × wp × cin, channels rounded up to tiles) has int offsets.</summary>
+    public static bool Fits(int cin, int hp, int wp) => (long)hp * wp * ((cin + 31) / 32 * 32) <= int.MaxValue / 2;
+
     /// <summary>
     /// The geometry: the padded channels-last copies of <see cref="Images"/> images back to back, and per output position
     /// (image-major: q = i·P + p) and tap, where its values start. Small images go several to a call, so that each
