@@ -37,7 +37,7 @@ internal static partial class Conv2dKernels
         if (needWeight && !clDw)
         {
             wAcc[0] = CpuBackend.Data(dw!);
-            for (int p = 1; p < parts; p++) wAcc[p] = ArrayPool<float>.Shared.Rent(wSize);
+            for (int p = 1; p < parts; p++) wAcc[p] = RentExact(wSize);
         }
         if (needBias) for (int p = 0; p < parts; p++) bAcc[p] = new double[s.Cout];
         // The input gradient of a stride-1 convolution is a stride-1 convolution of dY padded by (k−1)·d − pad.
@@ -283,7 +283,7 @@ internal static partial class Conv2dKernels
 
         for (int p = 0; clDw && p < parts; p++)
         {
-            clArrays![p] = ArrayPool<float>.Shared.Rent(checked((int)(s.Groups * clDwLength)));
+            clArrays![p] = RentExact(checked((int)(s.Groups * clDwLength)));
             clPins![p] = GCHandle.Alloc(clArrays[p], GCHandleType.Pinned);
             clParts![p] = clPins[p].AddrOfPinnedObject();
         }
@@ -300,7 +300,7 @@ internal static partial class Conv2dKernels
             for (int p = 0; clDw && p < parts; p++)
             {
                 if (clPins![p].IsAllocated) clPins[p].Free();
-                if (clArrays![p] != null) ArrayPool<float>.Shared.Return(clArrays[p]);
+                if (clArrays![p] != null) BufferPool.Return(clArrays[p]);
             }
         }
 
@@ -310,7 +310,7 @@ internal static partial class Conv2dKernels
             for (int p = 1; p < parts; p++)
             {
                 TensorPrimitives.Add(w0, wAcc[p]!.AsSpan(0, wSize), w0);
-                ArrayPool<float>.Shared.Return(wAcc[p]!);
+                BufferPool.Return(wAcc[p]!);
             }
         }
         if (needBias)
@@ -325,4 +325,8 @@ internal static partial class Conv2dKernels
         }
         return (dx, dw, db);
     }
+
+    // A per-part accumulator of exactly this length from the buffer pool (ArrayPool.Shared would round a 2.4 M-float
+    // 3×3 kernel up to a 4 M-float array and keep it): the next step asks for the same lengths.
+    private static float[] RentExact(int length) => BufferPool.TryRent(length) ?? GC.AllocateUninitializedArray<float>(length);
 }

@@ -40,7 +40,7 @@ internal static partial class Conv2dKernels
             Direct = Kh == 1 && Kw == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
             ChannelsLast = Kh * Kw > 1 && ChannelsLastGemm.Supported
                 && ChannelsLastGemm.Fits(Math.Max(Cg, Mg), H + 2 * g.PadH + Kh * g.DilationH, W + 2 * g.PadW + Kw * g.DilationW)
-                && (ChannelsLastOverride ?? (ImplicitOverride == null && ChannelsLastGemm.Pays(Cg, Mg, Kh * Kw, Ho * Wo)));
+                && (ChannelsLastOverride ?? (ImplicitOverride == null && ChannelsLastGemm.Pays(Cg, Mg, Kh * Kw, Ho * Wo, g.StrideH > 1 || g.StrideW > 1)));
             Implicit = !ChannelsLast && Kh * Kw > 1 && ImplicitGemm.Supported
                 && (ImplicitOverride ?? ImplicitGemm.Pays(W, Kw, g.PadW, g.DilationW, g.StrideW, Mg));
         }
