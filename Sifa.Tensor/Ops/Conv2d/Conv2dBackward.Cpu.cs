@@ -327,6 +327,8 @@ internal static partial class Conv2dKernels
     }
 
     // A per-part accumulator of exactly this length from the buffer pool (ArrayPool.Shared would round a 2.4 M-float
-    // 3×3 kernel up to a 4 M-float array and keep it): the next step asks for the same lengths.
-    private static float[] RentExact(int length) => BufferPool.TryRent(length) ?? GC.AllocateUninitializedArray<float>(length);
+    // 3×3 kernel up to a 4 M-float array and keep it): the next step asks for the same lengths. Arrays the pool does not
+    // keep (shorter than BufferPool.MinFloats) are left to the GC without asking it.
+    private static float[] RentExact(int length) =>
+        (length >= BufferPool.MinFloats ? BufferPool.TryRent(length) : null) ?? GC.AllocateUninitializedArray<float>(length);
 }
