@@ -143,34 +143,36 @@ internal static unsafe partial class MicroKernel
         var va = Vector512.Create(alphaBeta[0]);
         if (beta == 0)
         {
-            Avx512F.Store(c + 0 * ldc + 0, va * c0_0);
-            Avx512F.Store(c + 0 * ldc + 16, va * c0_1);
-            Avx512F.Store(c + 1 * ldc + 0, va * c1_0);
-            Avx512F.Store(c + 1 * ldc + 16, va * c1_1);
-            Avx512F.Store(c + 2 * ldc + 0, va * c2_0);
-            Avx512F.Store(c + 2 * ldc + 16, va * c2_1);
-            Avx512F.Store(c + 3 * ldc + 0, va * c3_0);
-            Avx512F.Store(c + 3 * ldc + 16, va * c3_1);
-            Avx512F.Store(c + 4 * ldc + 0, va * c4_0);
-            Avx512F.Store(c + 4 * ldc + 16, va * c4_1);
-            Avx512F.Store(c + 5 * ldc + 0, va * c5_0);
-            Avx512F.Store(c + 5 * ldc + 16, va * c5_1);
+            Store512(c, va * c0_0, va * c0_1);
+            Store512(c + ldc, va * c1_0, va * c1_1);
+            Store512(c + 2 * ldc, va * c2_0, va * c2_1);
+            Store512(c + 3 * ldc, va * c3_0, va * c3_1);
+            Store512(c + 4 * ldc, va * c4_0, va * c4_1);
+            Store512(c + 5 * ldc, va * c5_0, va * c5_1);
         }
         else
         {
             var vb = Vector512.Create(beta);
-            Avx512F.Store(c + 0 * ldc + 0, Avx512F.FusedMultiplyAdd(va, c0_0, vb * Avx512F.LoadVector512(c + 0 * ldc + 0)));
-            Avx512F.Store(c + 0 * ldc + 16, Avx512F.FusedMultiplyAdd(va, c0_1, vb * Avx512F.LoadVector512(c + 0 * ldc + 16)));
-            Avx512F.Store(c + 1 * ldc + 0, Avx512F.FusedMultiplyAdd(va, c1_0, vb * Avx512F.LoadVector512(c + 1 * ldc + 0)));
-            Avx512F.Store(c + 1 * ldc + 16, Avx512F.FusedMultiplyAdd(va, c1_1, vb * Avx512F.LoadVector512(c + 1 * ldc + 16)));
-            Avx512F.Store(c + 2 * ldc + 0, Avx512F.FusedMultiplyAdd(va, c2_0, vb * Avx512F.LoadVector512(c + 2 * ldc + 0)));
-            Avx512F.Store(c + 2 * ldc + 16, Avx512F.FusedMultiplyAdd(va, c2_1, vb * Avx512F.LoadVector512(c + 2 * ldc + 16)));
-            Avx512F.Store(c + 3 * ldc + 0, Avx512F.FusedMultiplyAdd(va, c3_0, vb * Avx512F.LoadVector512(c + 3 * ldc + 0)));
-            Avx512F.Store(c + 3 * ldc + 16, Avx512F.FusedMultiplyAdd(va, c3_1, vb * Avx512F.LoadVector512(c + 3 * ldc + 16)));
-            Avx512F.Store(c + 4 * ldc + 0, Avx512F.FusedMultiplyAdd(va, c4_0, vb * Avx512F.LoadVector512(c + 4 * ldc + 0)));
-            Avx512F.Store(c + 4 * ldc + 16, Avx512F.FusedMultiplyAdd(va, c4_1, vb * Avx512F.LoadVector512(c + 4 * ldc + 16)));
-            Avx512F.Store(c + 5 * ldc + 0, Avx512F.FusedMultiplyAdd(va, c5_0, vb * Avx512F.LoadVector512(c + 5 * ldc + 0)));
-            Avx512F.Store(c + 5 * ldc + 16, Avx512F.FusedMultiplyAdd(va, c5_1, vb * Avx512F.LoadVector512(c + 5 * ldc + 16)));
+            Update512(c, c0_0, c0_1, va, vb);
+            Update512(c + ldc, c1_0, c1_1, va, vb);
+            Update512(c + 2 * ldc, c2_0, c2_1, va, vb);
+            Update512(c + 3 * ldc, c3_0, c3_1, va, vb);
+            Update512(c + 4 * ldc, c4_0, c4_1, va, vb);
+            Update512(c + 5 * ldc, c5_0, c5_1, va, vb);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> x0, Vector512<float> x1)
+    {
+        Avx512F.Store(c, x0);
+        Avx512F.Store(c + 16, x1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Update512(float* c, Vector512<float> x0, Vector512<float> x1, Vector512<float> va, Vector512<float> vb)
+    {
+        Avx512F.Store(c, Avx512F.FusedMultiplyAdd(va, x0, vb * Avx512F.LoadVector512(c)));
+        Avx512F.Store(c + 16, Avx512F.FusedMultiplyAdd(va, x1, vb * Avx512F.LoadVector512(c + 16)));
     }
 }

@@ -93,18 +93,4 @@ internal static unsafe partial class MicroKernel
             Update512(c + 3 * ldc, c30, c31, va, vb);
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, Vector512<float> x0, Vector512<float> x1)
-    {
-        Avx512F.Store(c, x0);
-        Avx512F.Store(c + 16, x1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update512(float* c, Vector512<float> x0, Vector512<float> x1, Vector512<float> va, Vector512<float> vb)
-    {
-        Avx512F.Store(c, Avx512F.FusedMultiplyAdd(va, x0, vb * Avx512F.LoadVector512(c)));
-        Avx512F.Store(c + 16, Avx512F.FusedMultiplyAdd(va, x1, vb * Avx512F.LoadVector512(c + 16)));
-    }
 }
