@@ -35,6 +35,7 @@ public class ConvPathTests
     [InlineData(6, 16, 15, 15, 48, 3, 3, 2, 1, 1, 2)]
     [InlineData(10, 16, 9, 10, 40, 2, 2, 1, 0, 1, 1)]
     [InlineData(8, 32, 16, 16, 96, 1, 1, 2, 0, 1, 1)]
+    [InlineData(8, 32, 7, 7, 64, 1, 1, 1, 0, 1, 1)]      // a 1×1 convolution (grouped below 10 × 10 outputs)
     public void GroupedImagesMatchNaive(int n, int cin, int h, int w, int cout, int kh, int kw, int s, int p, int d, int groups)
     {
         OnPath(implicitGemm: false, threads: 2, chunkFloats: null,
