@@ -34,11 +34,12 @@ public class PoolTests
     {
         // Small integers: many ties inside and across overlapping windows.
         var gen = new Generator(32);
-        var a = new float[2 * 3 * 8 * 7];
-        for (int i = 0; i < a.Length; i++) a[i] = gen.NextInt(3);
-        var x = Tensor.FromArray(a, 2, 3, 8, 7);
+        foreach (var (h, w) in new[] { (8, 7), (9, 40) })   // 40 wide: eight windows at a time (the vector path)
         foreach (var (k, s, p) in new[] { (3, 2, 1), (2, 1, 0), (3, 1, 1) })
         {
+            var a = new float[2 * 3 * h * w];
+            for (int i = 0; i < a.Length; i++) a[i] = gen.NextInt(3);
+            var x = Tensor.FromArray(a, 2, 3, h, w);
             var xv = NaiveRef.V(x, "x");
             var y = Ops.MaxPool2d(xv, k, s, p);
             var dy = NaiveRef.Rand(gen, y.Shape);
@@ -52,6 +53,37 @@ public class PoolTests
         var yf = Ops.MaxPool2d(flat, 2, 2, 0);
         yf.Backward(Tensor.Ones(yf.Shape));
         Assert.Equal(new float[] { 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0 }, flat.Grad!.ToArray());
+    }
+
+    // A NaN wins its windows (as PyTorch's kernel: NaN in, NaN out), on the scalar border and the 8-wide interior alike,
+    // and its windows' gradient goes to it; the other windows are unchanged.
+    [Theory]
+    [InlineData(5, 20)]   // interior: the 8-wide path
+    [InlineData(5, 0)]    // the left border: one window at a time
+    public void NaNWinsItsWindows(int row, int col)
+    {
+        var gen = new Generator(33);
+        var x = NaiveRef.Rand(gen, 1, 2, 12, 40);
+        var a = x.ToArray();
+        a[row * 40 + col] = float.NaN;
+        var xn = NaiveRef.V(Tensor.FromArray(a, 1, 2, 12, 40), "x");
+        var y = Ops.MaxPool2d(xn, 3, 2, 1);
+        var dy = Tensor.Ones(y.Shape);
+        y.Backward(dy);
+        a[row * 40 + col] = float.NegativeInfinity;
+        var (yRef, _) = NaiveRef.MaxPool(Tensor.FromArray(a, 1, 2, 12, 40), 3, 2, 1, dy);
+        var got = y.Data.ToArray();
+        var want = yRef.ToArray();
+        int covering = 0;
+        for (int oh = 0; oh < y.Shape[2]; oh++)
+            for (int ow = 0; ow < y.Shape[3]; ow++)
+            {
+                bool inside = Math.Abs(2 * oh - row) <= 1 && Math.Abs(2 * ow - col) <= 1;
+                int i = oh * y.Shape[3] + ow;
+                if (inside) { Assert.True(float.IsNaN(got[i]), $"output ({oh}, {ow}) should be NaN"); covering++; }
+                else Assert.Equal(want[i], got[i]);
+            }
+        Assert.Equal(covering, xn.Grad!.ToArray()[row * 40 + col]);
     }
 
     [Fact]
