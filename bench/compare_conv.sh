@@ -12,7 +12,6 @@ for r in $(seq 1 "$ROUNDS"); do
   dotnet "$SIFA" bench conv --repeats "$REPEATS" | grep '^conv ' > "$tmp/s$r"
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE THREADS=2 "$PY" bench/torch_ops.py conv 8 "$REPEATS" | grep '^conv ' > "$tmp/t$r"
 done
-head -1 "$tmp/s1" >/dev/null
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(dotnet "$SIFA" bench gemm --check | head -1)"
 cat "$tmp"/s* | sed 's/^/S /' > "$tmp/all"; cat "$tmp"/t* | sed 's/^/T /' >> "$tmp/all"
 awk '

@@ -35,11 +35,13 @@ public static class BufferPool
     /// <summary>Requests that needed a new array since start (or <see cref="Clear"/>).</summary>
     public static long Misses { get { lock (Gate) return _misses; } }
 
-    /// <summary>A pooled array of exactly <paramref name="length"/> floats (undefined contents), or null when none is free.</summary>
+    /// <summary>A pooled array of exactly <paramref name="length"/> floats (undefined contents), or null when none is free
+    /// (always for lengths below <see cref="MinFloats"/>, which the pool does not keep).</summary>
     /// <param name="length">The length.</param>
     /// <returns>The array, or null.</returns>
     public static float[]? TryRent(int length)
     {
+        if (length < MinFloats) return null; // never kept (see Return): not a miss
         lock (Gate)
         {
             if (Free.TryGetValue(length, out var stack) && stack.TryPop(out var a))

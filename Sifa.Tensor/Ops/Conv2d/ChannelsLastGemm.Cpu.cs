@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
@@ -296,7 +297,7 @@ internal static unsafe partial class ChannelsLastGemm
                 var s = new Span<float>(sum, checked((int)rowLength));
                 new ReadOnlySpan<float>((float*)parts[0] + r * rowLength, s.Length).CopyTo(s);
                 for (int i = 1; i < parts.Length; i++)
-                    System.Numerics.Tensors.TensorPrimitives.Add(s, new ReadOnlySpan<float>((float*)parts[i] + r * rowLength, s.Length), s);
+                    TensorPrimitives.Add(s, new ReadOnlySpan<float>((float*)parts[i] + r * rowLength, s.Length), s);
                 for (int t = 0; t < p.Taps; t++)
                 {
                     float* src = sum + t * p.Ldc;

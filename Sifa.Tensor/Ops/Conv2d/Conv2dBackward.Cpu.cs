@@ -48,7 +48,7 @@ internal static partial class Conv2dKernels
         int[]? dxOffsets = implicitDx ? ImplicitGemm.Offsets(dxGrid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
         // On the channels-last path dW always, and dx at stride 1, read channels-last copies of x and of the padded dY.
         bool clDx = needInput && s.ChannelsLast && g.StrideH == 1 && g.StrideW == 1 && padH2 >= 0 && padW2 >= 0;
-        var cl = s.ChannelsLast ? new ChannelsLastGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW) : null;
+        var cl = s.ChannelsLast ? InputPlan(s, g, 1) : null;
         var clDy = clDx ? new ChannelsLastGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, padH2, padW2, g.DilationH, g.DilationW, 1, 1) : null;
         float* clDxW = clDx ? ChannelsLastWeights(wd, wo, s, flipped: true) : null;
         long clDxStride = ChannelsLastGemm.PackedLength(s.Cg, s.Mg, s.Kh * s.Kw);
@@ -92,10 +92,18 @@ internal static partial class Conv2dKernels
         // back image by image.
         int group = parts > 1 && !implicitDw && !implicitDx && cl == null ? ImageGroup(s, (s.N + parts - 1) / parts) : 1;
         int clGroup = cl != null && parts > 1 ? ChannelsLastGroup(s, (s.N + parts - 1) / parts) : 1;
-        var clPlans = clGroup > 1 ? ChannelsLastPlans(s, g, clGroup) : null;
-        var clDyPlans = clGroup > 1 && clDx ? new ChannelsLastGemm.Plan[clGroup + 1] : null;
-        for (int i = 1; clDyPlans != null && i <= clGroup; i++)
-            clDyPlans[i] = new ChannelsLastGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, padH2, padW2, g.DilationH, g.DilationW, 1, 1, i);
+        var clPlans = clGroup > 1 ? ChannelsLastPlans(clGroup, i => InputPlan(s, g, i)) : null;
+        var clDyPlans = clGroup > 1 && clDx
+            ? ChannelsLastPlans(clGroup, i => new ChannelsLastGemm.Plan(s.Mg, s.Ho, s.Wo, s.Kh, s.Kw, padH2, padW2, g.DilationH, g.DilationW, 1, 1, i))
+            : null;
+
+        // dY of images [n, n + count) of one group side by side (Mg × count·P, row stride ld).
+        void GatherDy(float* pdy, int n, int count, int grp, float* dyb, int ld)
+        {
+            for (int i = 0; i < count; i++)
+                for (int co = 0; co < s.Mg; co++)
+                    SimdMath.CopyRun(pdy + dyo + ((long)(n + i) * s.Cout + grp * s.Mg + co) * s.P, dyb + (long)co * ld + (long)i * s.P, s.P);
+        }
 
         // Images [n, n + count) of one group on the channels-last path, several per call (small images).
         void ChannelsLastImages(int n, int count, int grp, float* px, float* pdy, float* pdx, float* pdws, bool overwrite, float* pw)
@@ -109,12 +117,10 @@ internal static partial class Conv2dKernels
                 var plan = clPlans![count];
                 float* xp = PinnedThreadBuffer.Get(plan.PaddedLength);
                 ChannelsLastGemm.ToChannelsLast(xg, xImage, plan, xp);
-                // dY of the images side by side (Mg × count·P), so the kernel runs over all their positions at once.
+                // dY of the images side by side, so the kernel runs over all their positions at once.
                 int ld = count * s.P;
                 float* dyb = PinnedThreadBuffer.Get((long)s.Mg * ld, ScratchSlot.Secondary);
-                for (int i = 0; i < count; i++)
-                    for (int co = 0; co < s.Mg; co++)
-                        SimdMath.CopyRun(dyg + i * dyImage + (long)co * s.P, dyb + (long)co * ld + (long)i * s.P, s.P);
+                GatherDy(pdy, n, count, grp, dyb, ld);
                 ChannelsLastGemm.WeightGradient(plan, s.Mg, dyb, ld, xp, pdws + grp * clDwLength, overwrite, false);
             }
             if (clDx)
@@ -138,10 +144,7 @@ internal static partial class Conv2dKernels
             int ld = count * s.P;
             float* cols = PinnedThreadBuffer.Get((long)s.K * ld);
             float* dyb = PinnedThreadBuffer.Get((long)s.Mg * ld, ScratchSlot.Secondary);
-            for (int i = 0; i < count; i++)
-                for (int co = 0; co < s.Mg; co++)
-                    new ReadOnlySpan<float>(pdy + dyo + ((long)(n + i) * s.Cout + grp * s.Mg + co) * s.P, s.P)
-                        .CopyTo(new Span<float>(dyb + (long)co * ld + (long)i * s.P, s.P));
+            GatherDy(pdy, n, count, grp, dyb, ld);
             if (needWeight)
             {
                 for (int i = 0; i < count; i++)
@@ -175,16 +178,13 @@ internal static partial class Conv2dKernels
                     float* dyn = pdy + dyo + (long)n * s.Cout * s.P;
                     if (clGroup > 1 || group > 1)
                     {
-                        // Several small images per call or product, as in the forward; the bias sums run per image.
+                        // Several small images per call or product, as in the forward.
                         int count = Math.Min(clGroup > 1 ? clGroup : group, n1 - n);
                         for (int grp = 0; grp < s.Groups; grp++)
                         {
                             if (clGroup > 1) ChannelsLastImages(n, count, grp, px, pdy, pdx, pdws, n == n0, pw);
                             else ImagesBackward(n, count, grp, px, pdy, pdx, pwa, pw);
                         }
-                        for (int i = 0; i < count && ba != null; i++)
-                            for (int co = 0; co < s.Cout; co++)
-                                ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyn + ((long)i * s.Cout + co) * s.P, s.P));
                         n += count - 1;
                         continue;
                     }
@@ -267,10 +267,11 @@ internal static partial class Conv2dKernels
                             if (implicitDx) ImplicitDx(dyg, dxg, grp, false);
                         }
                     }
-                    if (ba != null)
-                        for (int co = 0; co < s.Cout; co++)
-                            ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyn + (long)co * s.P, s.P));
                 }
+                // dbias sums dY per output channel over the part's images.
+                for (int n = n0; n < n1 && ba != null; n++)
+                    for (int co = 0; co < s.Cout; co++)
+                        ba[co] += TensorPrimitives.Sum(new ReadOnlySpan<float>(pdy + dyo + ((long)n * s.Cout + co) * s.P, s.P));
                 if (implicitDw)
                     for (int grp = 0; grp < s.Groups; grp++)
                     {
@@ -327,8 +328,6 @@ internal static partial class Conv2dKernels
     }
 
     // A per-part accumulator of exactly this length from the buffer pool (ArrayPool.Shared would round a 2.4 M-float
-    // 3×3 kernel up to a 4 M-float array and keep it): the next step asks for the same lengths. Arrays the pool does not
-    // keep (shorter than BufferPool.MinFloats) are left to the GC without asking it.
-    private static float[] RentExact(int length) =>
-        (length >= BufferPool.MinFloats ? BufferPool.TryRent(length) : null) ?? GC.AllocateUninitializedArray<float>(length);
+    // 3×3 kernel up to a 4 M-float array and keep it): the next step asks for the same lengths.
+    private static float[] RentExact(int length) => BufferPool.TryRent(length) ?? GC.AllocateUninitializedArray<float>(length);
 }

@@ -74,12 +74,12 @@ internal static partial class Conv2dKernels
         bool useImplicit = s.Implicit;
         float* implicitW = useImplicit ? ImplicitWeights(wd, wo, s, flipped: false) : null;
         int[]? offsets = useImplicit ? ImplicitGemm.Offsets(grid, s.Kh, s.Kw, g.DilationH, g.DilationW) : null;
-        var cl = s.ChannelsLast ? new ChannelsLastGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW) : null;
+        var cl = s.ChannelsLast ? InputPlan(s, g, 1) : null;
         float* clW = cl != null ? ChannelsLastWeights(wd, wo, s, flipped: false) : null;
         long clStride = ChannelsLastGemm.PackedLength(s.Mg, s.Cg, s.Kh * s.Kw);
         // Small images go several to one channels-last call (plans by image count).
         int clGroup = cl != null && parts > 1 ? ChannelsLastGroup(s, (s.N + parts - 1) / parts) : 1;
-        var clPlans = clGroup > 1 ? ChannelsLastPlans(s, g, clGroup) : null;
+        var clPlans = clGroup > 1 ? ChannelsLastPlans(clGroup, i => InputPlan(s, g, i)) : null;
 
         void Image(int n, bool par)
         {
@@ -213,14 +213,17 @@ internal static partial class Conv2dKernels
         return most;
     }
 
-    // The channels-last plans of the input for 1..count images (index = image count).
-    private static ChannelsLastGemm.Plan[] ChannelsLastPlans(in ConvShape s, Conv2dGeometry g, int count)
+    // Channels-last plans for 1..count images (index = image count), made by make(images).
+    private static ChannelsLastGemm.Plan[] ChannelsLastPlans(int count, Func<int, ChannelsLastGemm.Plan> make)
     {
         var plans = new ChannelsLastGemm.Plan[count + 1];
-        for (int i = 1; i <= count; i++)
-            plans[i] = new ChannelsLastGemm.Plan(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW, i);
+        for (int i = 1; i <= count; i++) plans[i] = make(i);
         return plans;
     }
+
+    // The channels-last plan of the convolution's input for that many images.
+    private static ChannelsLastGemm.Plan InputPlan(in ConvShape s, Conv2dGeometry g, int images) =>
+        new(s.Cg, s.H, s.W, s.Kh, s.Kw, g.PadH, g.PadW, g.DilationH, g.DilationW, g.StrideH, g.StrideW, images);
 
     // Images per product: enough for MinProductColumns columns, at most the images of one part. A 1×1 convolution's
     // grouping is a pure copy (no unfolding to share), which only pays below 10 × 10 outputs: at 14² the per-image

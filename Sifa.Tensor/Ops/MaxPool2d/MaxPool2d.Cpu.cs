@@ -36,6 +36,7 @@ internal static class MaxPool2dKernels
         // Outputs whose windows lie inside the columns: ow·sw − padW ≥ 0 and ow·sw − padW + kw ≤ w.
         int inFirst = (g.PadW + g.StrideW - 1) / g.StrideW, inLast = (w - g.KernelW + g.PadW) / g.StrideW;
         bool vector = Avx2.IsSupported && inLast - inFirst >= 7;
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * g.StrideW;   // eight windows' column offsets
         CpuParallel.ForChunks(n * c, (p0, p1) =>
         {
             fixed (float* px0 = xd, py0 = yd, pi0 = id)
@@ -86,7 +87,6 @@ internal static class MaxPool2dKernels
         // gathered at the stride (a data-dependent branch per compare mispredicted on about every other tap).
         void Windows8(float* xp, float* yp, float* ip, int oh, int ow, int h0, int h1)
         {
-            var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * g.StrideW;
             int ws = ow * g.StrideW - g.PadW;
             var best = Vector256.Create(float.NegativeInfinity);
             var bi = Vector256.Create((float)(h0 * w + ws));
