@@ -68,7 +68,7 @@ public static class Engine
                 if (!gi.Shape.AsSpan().SequenceEqual(node.InputShapes[i]))
                     throw new InvalidOperationException($"backward of '{node.Op}' returned a gradient of shape {Tensor.Fmt(gi.Shape)} for input {i} of shape {Tensor.Fmt(node.InputShapes[i])}");
                 if (!grads.TryGetValue(input, out var prev)) { grads[input] = gi; pool.Hold(gi); }
-                else if (accumulators.Contains(prev.Storage) && prev.IsContiguous && prev.Offset == 0)
+                else if ((accumulators.Contains(prev.Storage) || pool.OnlyHeldHere(prev, owned)) && prev.IsContiguous && prev.Offset == 0)
                 {
                     prev.Backend.Zip(prev, gi, new Sifa.Tensors.Elementwise.AddOp(), prev); // a sum this loop allocated: nobody else sees it
                     pool.Consumed(gi);
@@ -120,6 +120,14 @@ public static class Engine
             _consumed.Add(t);
             if (now) ReleaseConsumed(owned);
         }
+
+        /// <summary>
+        /// Whether a pending gradient may take another term in place: allocated during this pass, its storage referred to
+        /// by this one pending entry alone and by no leaf. The node that produced it has run, so nothing else reads it;
+        /// the same test lets <see cref="ReleaseConsumed"/> hand such a buffer back.
+        /// </summary>
+        public bool OnlyHeldHere(Tensor t, HashSet<Storage> owned) =>
+            enabled && _pending.TryGetValue(t.Storage, out int n) && n == 1 && TensorScope.IsPooledSince(t, _mark) && !owned.Contains(t.Storage);
 
         // Called once a node's outputs are all placed, so a storage is judged only after every reference was counted.
         public void ReleaseConsumed(HashSet<Storage> owned)

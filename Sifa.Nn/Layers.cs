@@ -144,6 +144,19 @@ public sealed class BatchNorm2d : Module, IForward
         ? Counted(SyncBatchNorm.Forward(x, Weight, Bias, RunningMean, RunningVar, Momentum, Eps, relu: true, StatisticsReducer))
         : Counted(Ops.BatchNormRelu2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps));
 
+    /// <summary>
+    /// next(relu(Forward(x))) in one op (<see cref="Ops.BatchNormReluConv2d"/>), the BN–ReLU–conv link of a ResNet
+    /// bottleneck: the same values and gradients, with one activation fewer kept for the backward. With a statistics
+    /// reducer (synchronised batch norm) it is the two layers one after the other.
+    /// </summary>
+    /// <param name="x">The input of this batch norm.</param>
+    /// <param name="next">The convolution that takes the ReLU's output.</param>
+    /// <returns>The convolution's output.</returns>
+    public Variable ForwardReluConv(Variable x, Conv2d next) => StatisticsReducer != null && IsTraining
+        ? next.Forward(ForwardRelu(x))
+        : Counted(Ops.BatchNormReluConv2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps,
+            next.Weight, next.Bias, Conv2dGeometry.Square(next.Stride, next.Padding, next.Dilation, next.Groups)));
+
     // A training forward counts one more batch in num_batches_tracked.
     private Variable Counted(Variable y)
     {

@@ -62,6 +62,7 @@ public static class StepBench
         {
             if (s == 1) OpProfiler.Reset();
             long alloc0 = GC.GetTotalAllocatedBytes(), misses0 = BufferPool.Misses;
+            BufferPool.ResetLowest();
             var pause0 = GC.GetTotalPauseDuration();
             var sw = Stopwatch.StartNew();
             OpProfiler.Mark();
@@ -72,7 +73,7 @@ public static class StepBench
             // Managed allocation volume and GC pause time of the step: what buffer reuse (or its absence) costs.
             double allocMb = (GC.GetTotalAllocatedBytes() - alloc0) / (1024.0 * 1024.0);
             double pauseMs = (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds;
-            output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {lossValue:F4}, allocated {allocMb:F0} MB ({BufferPool.Misses - misses0} pool misses), gc pause {pauseMs:F0} ms, peak {Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB, pooled {BufferPool.PooledBytes >> 20} MB");
+            output.WriteLine($"step {s}{(s == 0 ? " (warm-up)" : "")}: {sw.Elapsed.TotalSeconds:F3} s, loss {lossValue:F4}, allocated {allocMb:F0} MB ({BufferPool.Misses - misses0} pool misses), gc pause {pauseMs:F0} ms, peak {Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB, pooled {BufferPool.PooledBytes >> 20} MB ({BufferPool.LowestPooledBytes >> 20} MB idle at the fullest)");
         }
         if (OpProfiler.Enabled && steps > 0)
         {

@@ -45,9 +45,9 @@ public sealed class GlobalContextBottleneck : Module
     /// <returns>The block output.</returns>
     public Variable Forward(Variable x, int frames)
     {
-        var o = _bn1.ForwardRelu(_conv1.Forward(x));
-        o = _bn2.ForwardRelu(_conv2.Forward(o));
-        o = _bn3.Forward(_conv3.Forward(o));
+        // Each BN–ReLU–conv link recomputes its ReLU output in the backward instead of keeping it (ForwardReluConv).
+        var o = _bn2.ForwardReluConv(_bn1.ForwardReluConv(_conv1.Forward(x), _conv2), _conv3);
+        o = _bn3.Forward(o);
         int nt = o.Shape[0], c = o.Shape[1], h = o.Shape[2], w = o.Shape[3], n = nt / frames;
         // The context is read before the in-place residual sum overwrites the branch (mean keeps no input for backward).
         var gc = _fc2.Forward(Ops.Relu(_fc1.Forward(Ops.Mean(Ops.Reshape(o, n, frames, c, h * w), new[] { 1, 3 }))));

@@ -48,10 +48,13 @@ public sealed class Bottleneck : Module
     {
         // BN + ReLU fused; the residual sum in place (torchvision's out += identity, then ReLU(inplace=True)): batch norm
         // saves its input, not its output, so its output array can hold the sum.
-        var o = _bn1.ForwardRelu(_conv1.Forward(_temporal is { BeforeConv1: true } pre ? pre.Forward(x, frames) : x));
-        o = _bn2.ForwardRelu(_conv2.Forward(o));
-        if (_temporal is { BeforeConv1: false } mid) o = mid.Forward(o, frames);
-        o = _bn3.Forward(_conv3.Forward(o));
+        // Each BN–ReLU–conv link recomputes its ReLU output in the backward instead of keeping it (ForwardReluConv); a
+        // temporal block between bn2 and conv3 takes the ReLU output itself.
+        var o = _bn1.ForwardReluConv(_conv1.Forward(_temporal is { BeforeConv1: true } pre ? pre.Forward(x, frames) : x), _conv2);
+        o = _temporal is { BeforeConv1: false } mid
+            ? _conv3.Forward(mid.Forward(_bn2.ForwardRelu(o), frames))
+            : _bn2.ForwardReluConv(o, _conv3);
+        o = _bn3.Forward(o);
         var idn = _downsample != null ? _downsample.Forward(x) : x;
         return Ops.ReluInPlace(Ops.AddInPlace(o, idn));
     }

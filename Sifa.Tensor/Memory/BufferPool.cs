@@ -14,7 +14,7 @@ public static class BufferPool
 
     private static readonly Dictionary<int, Stack<float[]>> Free = new();
     private static readonly object Gate = new();
-    private static long _pooledFloats, _hits, _misses;
+    private static long _pooledFloats, _hits, _misses, _lowestFloats = long.MaxValue;
 
     /// <summary>
     /// Most bytes kept for reuse (environment variable <c>SIFA_POOL_MB</c>, default 8192); arrays returned beyond
@@ -28,6 +28,16 @@ public static class BufferPool
 
     /// <summary>Bytes held for reuse now.</summary>
     public static long PooledBytes { get { lock (Gate) return 4 * _pooledFloats; } }
+
+    /// <summary>
+    /// The fewest bytes the pool held since the last <see cref="ResetLowest"/>, right after serving a request: when a
+    /// step allocates nothing new, what was idle at its fullest moment. Arrays of one exact length cannot serve another,
+    /// so this is what exact-length pooling costs a step's peak.
+    /// </summary>
+    public static long LowestPooledBytes { get { lock (Gate) return _lowestFloats == long.MaxValue ? PooledBytes : 4 * _lowestFloats; } }
+
+    /// <summary>Starts a new <see cref="LowestPooledBytes"/> window.</summary>
+    public static void ResetLowest() { lock (Gate) _lowestFloats = long.MaxValue; }
 
     /// <summary>Requests served from the pool since start (or <see cref="Clear"/>).</summary>
     public static long Hits { get { lock (Gate) return _hits; } }
@@ -47,6 +57,7 @@ public static class BufferPool
             if (Free.TryGetValue(length, out var stack) && stack.TryPop(out var a))
             {
                 _pooledFloats -= length;
+                if (_pooledFloats < _lowestFloats) _lowestFloats = _pooledFloats;
                 _hits++;
                 if (PoisonRecycled) Array.Fill(a, float.NaN);
                 return a;
@@ -77,6 +88,7 @@ public static class BufferPool
         {
             Free.Clear();
             _pooledFloats = _hits = _misses = 0;
+            _lowestFloats = long.MaxValue;
         }
     }
 }

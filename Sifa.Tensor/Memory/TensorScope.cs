@@ -102,6 +102,21 @@ public sealed class TensorScope : IDisposable
     public int Count => _entries.Count;
 
     /// <summary>
+    /// Bytes of the pooled buffers this scope has handed out that are still in use: not given back, their storage not
+    /// found dead (collect first to leave out temporaries nobody refers to any more).
+    /// </summary>
+    public long LiveBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var e in _entries)
+                if (e.Buffer != null && e.Storage.Target is Storage { IsReleased: false } s) bytes += 4L * s.Length;
+            return bytes;
+        }
+    }
+
+    /// <summary>
     /// Records a storage that a backend allocated inside this scope from its pool: <paramref name="buffer"/> goes back
     /// to that pool when the scope ends, when the storage is released, or when the GC found the storage dead.
     /// </summary>

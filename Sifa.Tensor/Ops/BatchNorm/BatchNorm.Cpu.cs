@@ -21,6 +21,13 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc/>
+    public Tensor BatchNormApply(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd, bool relu = false)
+    {
+        var (n, c, s) = BatchNormChecks.Apply(x, weight, bias, mean, invStd);
+        return BatchNormKernels.Apply(x, n, c, s, weight, bias, mean, invStd, relu);
+    }
+
+    /// <inheritdoc/>
     public (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(Tensor dy, Tensor x, Tensor? weight, Tensor mean, Tensor invStd,
         bool batchStats, bool needInput, bool needWeight, bool needBias, Tensor? reluOutput = null)
     {
@@ -66,7 +73,8 @@ internal static class BatchNormKernels
             id[ch] = (float)istd;
             double w = wa == null ? 1.0 : wa[wo + ch * ws];
             double b = ba == null ? 0.0 : ba[bo + ch * bs];
-            var (scale, shift) = BatchNormMath.FoldAffine(w, b, mu, istd);
+            // Folded from the saved (float) statistics, so that BatchNormApply reproduces this output bit for bit.
+            var (scale, shift) = BatchNormMath.FoldAffine(w, b, md[ch], id[ch]);
             for (int i = 0; i < n; i++)
             {
                 int at = (i * c + ch) * s;
@@ -82,21 +90,33 @@ internal static class BatchNormKernels
 
     public static Tensor EvalForward(Tensor x, int n, int c, int s, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps, bool relu)
     {
+        var (va, vo, vs) = ParamVec(variance);
+        return ApplyFolded(x, n, c, s, weight, bias, mean, ch => BatchNormMath.InvStd(va![vo + ch * vs], eps), relu);
+    }
+
+    public static Tensor Apply(Tensor x, int n, int c, int s, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd, bool relu)
+    {
+        var (ia, io, ist) = ParamVec(invStd);
+        return ApplyFolded(x, n, c, s, weight, bias, mean, ch => ia![io + ch * ist], relu);
+    }
+
+    // y = x·scale + shift per (image, channel) plane, the scale and shift folded from the mean and σ⁻¹ of each channel.
+    private static Tensor ApplyFolded(Tensor x, int n, int c, int s, Tensor? weight, Tensor? bias, Tensor mean,
+        Func<int, double> invStdOf, bool relu)
+    {
         x = x.Contiguous();
         var (wa, wo, ws) = ParamVec(weight);
         var (ba, bo, bs) = ParamVec(bias);
         var (ma, mo, ms) = ParamVec(mean);
-        var (va, vo, vs) = ParamVec(variance);
         var y = Tensor.Empty(x.Shape);
         float[] xd = CpuBackend.Data(x), yd = CpuBackend.Data(y);
         var scale = new float[c];
         var shift = new float[c];
         for (int ch = 0; ch < c; ch++)
         {
-            double istd = BatchNormMath.InvStd(va![vo + ch * vs], eps);
             double w = wa == null ? 1.0 : wa[wo + ch * ws];
             double b = ba == null ? 0.0 : ba[bo + ch * bs];
-            (scale[ch], shift[ch]) = BatchNormMath.FoldAffine(w, b, ma![mo + ch * ms], istd);
+            (scale[ch], shift[ch]) = BatchNormMath.FoldAffine(w, b, ma![mo + ch * ms], invStdOf(ch));
         }
         int xo = x.Offset;
         CpuParallel.For(n * c, r =>

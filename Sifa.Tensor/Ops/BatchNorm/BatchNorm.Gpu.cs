@@ -56,6 +56,28 @@ public sealed partial class GpuBackend
     }
 
     /// <inheritdoc/>
+    public Tensor BatchNormApply(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd, bool relu = false)
+    {
+        var (n, c, s) = BatchNormChecks.Apply(x, weight, bias, mean, invStd);
+        var a = new BatchNormArgs { N = n, C = c, S = s };
+        x = x.Contiguous();
+        Tensor? w = weight?.Contiguous(), b = bias?.Contiguous();
+        Tensor m = mean.Contiguous(), inv = invStd.Contiguous();
+        a.Relu = relu ? 1 : 0;
+        a.HasWeight = w != null ? 1 : 0; a.HasBias = b != null ? 1 : 0;
+        var y = Empty(x.Shape);
+        if (x.Numel == 0) return y;
+        var scaleShift = Empty(2 * c);
+        var xv = View(x);
+        Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormArgs>(
+            BatchNormGpuKernels.SavedCoefficients)(Stream, c, ViewOr(w, xv), ViewOr(b, xv), View(m), View(inv), View(scaleShift), a);
+        Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormArgs>(BatchNormGpuKernels.Apply)(
+            Stream, x.Numel, xv, View(y), View(scaleShift), a);
+        Release(scaleShift);
+        return y;
+    }
+
+    /// <inheritdoc/>
     public (Tensor? Input, Tensor? Weight, Tensor? Bias) BatchNormBackward(Tensor dy, Tensor x, Tensor? weight, Tensor mean, Tensor invStd,
         bool batchStats, bool needInput, bool needWeight, bool needBias, Tensor? reluOutput = null)
     {

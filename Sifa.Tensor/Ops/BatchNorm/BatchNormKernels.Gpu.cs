@@ -62,7 +62,8 @@ internal static class BatchNormGpuKernels
         double istd = BatchNormMath.InvStd(var, a.Eps);
         mean[ch] = (float)mu;
         invStd[ch] = (float)istd;
-        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0, mu, istd);
+        // Folded from the saved (float) statistics, so that SavedCoefficients + Apply reproduce this output bit for bit.
+        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0, mean[ch], invStd[ch]);
         scaleShift[ch] = scale;
         scaleShift[a.C + ch] = shift;
         if (a.HasRunningMean != 0) runningMean[ch] = BatchNormMath.RunningAverage(runningMean[ch], a.Momentum, mu);
@@ -75,6 +76,16 @@ internal static class BatchNormGpuKernels
     {
         var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0,
             mean[ch], BatchNormMath.InvStd(variance[ch], a.Eps));
+        scaleShift[ch] = scale;
+        scaleShift[a.C + ch] = shift;
+    }
+
+    /// <summary>Per channel, from a training forward's saved statistics: scale = w·σ⁻¹, shift = b − mean·scale.</summary>
+    public static void SavedCoefficients(Index1D ch, ArrayView<float> weight, ArrayView<float> bias,
+        ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> scaleShift, BatchNormArgs a)
+    {
+        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0,
+            mean[ch], invStd[ch]);
         scaleShift[ch] = scale;
         scaleShift[a.C + ch] = shift;
     }

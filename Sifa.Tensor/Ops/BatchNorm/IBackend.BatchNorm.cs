@@ -32,6 +32,21 @@ public partial interface IBackend
     Tensor BatchNormEvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps, bool relu = false);
 
     /// <summary>
+    /// Batch normalisation with the statistics a training forward saved: y = (x − mean)·invStd·w + b per channel (dim 1),
+    /// then max(·, 0) when <paramref name="relu"/>. Bit-identical to the output of the <see cref="BatchNormTrainForward"/>
+    /// call that returned <paramref name="mean"/> and <paramref name="invStd"/> (both fold them into one scale and shift
+    /// per channel the same way), so a backward pass can recompute that output instead of keeping it.
+    /// </summary>
+    /// <param name="x">Input (N, C, ...), the one the training forward normalised.</param>
+    /// <param name="weight">Optional scale (C).</param>
+    /// <param name="bias">Optional shift (C).</param>
+    /// <param name="mean">The saved batch mean (C).</param>
+    /// <param name="invStd">The saved 1/√(var + eps) (C).</param>
+    /// <param name="relu">Apply max(·, 0) to the output in the same pass.</param>
+    /// <returns>The output.</returns>
+    Tensor BatchNormApply(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd, bool relu = false);
+
+    /// <summary>
     /// Gradients of batch normalisation, per channel over its m = N·(H·W·…) values with x̂ = (x − μ)·σ⁻¹:
     /// with <paramref name="batchStats"/> (training) the mean and variance depend on x and
     /// dx = w·σ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂)); without (eval) dx = w·σ⁻¹·dy. dweight = Σ dy·x̂, dbias = Σ dy.
@@ -69,6 +84,18 @@ internal static class BatchNormChecks
     /// <summary>Checks an eval forward; returns N, C and S.</summary>
     public static (int N, int C, int S) EvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance) =>
         Forward(x, weight, bias, mean, variance);
+
+    /// <summary>Checks an apply with saved statistics; returns N, C and S.</summary>
+    public static (int N, int C, int S) Apply(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd)
+    {
+        const string op = "batch_norm apply";
+        var (n, c, s) = Dims(x, op);
+        Param(weight, c, "weight", op);
+        Param(bias, c, "bias", op);
+        Param(mean, c, "mean", op);
+        Param(invStd, c, "invstd", op);
+        return (n, c, s);
+    }
 
     // The rules both forwards share: x is (N, C, ...) and every given per-channel vector is (C).
     private static (int N, int C, int S) Forward(Tensor x, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? variance)
