@@ -104,6 +104,33 @@ internal static unsafe class Packing
     }
 
     /// <summary>
+    /// <see cref="PackB"/> for a non-transposed B of whole panels (nc a multiple of NR), row by row: each of the kc rows
+    /// is read as one contiguous run of nc floats and scattered to the panels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackBRows(float* b, long ldb, int p0, int kc, int j0, int nc, float* dst, int NR)
+    {
+        long panel = (long)NR * kc;
+        float* src = b + (long)p0 * ldb + j0;
+        for (int p = 0; p < kc; p++, src += ldb)
+        {
+            float* d = dst + p * NR;
+            if (NR == 32)
+                for (int q = 0; q < nc; q += 32, d += panel)
+                {
+                    Avx512F.StoreAligned(d, Avx512F.LoadVector512(src + q));
+                    Avx512F.StoreAligned(d + 16, Avx512F.LoadVector512(src + q + 16));
+                }
+            else
+                for (int q = 0; q < nc; q += 16, d += panel)
+                {
+                    Avx.StoreAligned(d, Avx.LoadVector256(src + q));
+                    Avx.StoreAligned(d + 8, Avx.LoadVector256(src + q + 8));
+                }
+        }
+    }
+
+    /// <summary>
     /// Packs inner indices [p0, p0+kc) and columns [j0, j0+nc) of op(B) into ⌈nc/NR⌉ panels of NR·kc floats
     /// (NR = 16 or 32, the kernel's width), panel layout [p][column]; columns past nc are zero.
     /// <paramref name="dst"/> must be 64-byte aligned.
