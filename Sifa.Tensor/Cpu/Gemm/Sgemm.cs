@@ -73,12 +73,18 @@ internal static unsafe class Sgemm
     internal static string Describe() => $"{CpuFeatures.Name(s_isa)} {MR}x{NR} kc={KC} mc={MC} nc={NC}";
 
     /// <summary>
-    /// Products with at most this many rows (per thread's share) pack a non-transposed B <see cref="GroupColumns"/>
-    /// columns at a time, each row of B read as one contiguous run, instead of one panel just in time with software
-    /// prefetch. Few rows reuse each B panel only a few times, so its packing is a large share of the time, and one
-    /// 64-byte line per row at a large stride is what the caches fetch worst. Measured (2 threads, Zen 5): 64×3136·576
-    /// 212 → 226 GFLOP/s on AVX2 and 364 → 378 on AVX-512, 96×784·1152 +4–5 %; from 192 rows on the just-in-time panel
-    /// was 2–3 % faster (its panel is still in L1 when swept).
+    /// <see cref="Multiply"/> products with at most this many rows (per thread's share) pack a non-transposed B
+    /// <see cref="GroupColumns"/> columns at a time, each row of B read as one contiguous run, instead of one panel just
+    /// in time with software prefetch. Few rows reuse each B panel only a few times, so its packing is a large share of
+    /// the time. Measured in alternation (2 threads, Zen 5, B in the cache as in a repeated product):
+    /// <list type="bullet">
+    /// <item>64×3136·576 225 → 237 GFLOP/s on AVX2, 401 → 434 on AVX-512; 96×784·1152 +4–5 %;</item>
+    /// <item>from 192 rows the just-in-time panel was 2–3 % faster (its panel is still in L1 when swept);</item>
+    /// <item>but with B streamed from memory (seven B matrices in turn) the grouped packing was 10 % slower (318 against
+    /// 354 GFLOP/s): the just-in-time prefetch overlaps the fetch with the kernel, the grouped pass does not. A
+    /// convolution's per-image products (<see cref="MultiplyPacked"/>) stream their input once, so they keep the
+    /// just-in-time panel (256→64 at 56²: 2.20 ms against 2.42 grouped).</item>
+    /// </list>
     /// </summary>
     internal static int GroupedBMaxRows = 128;
 
@@ -224,7 +230,7 @@ internal static unsafe class Sgemm
     {
         if (m == 0 || n == 0) return;
         if (k == 0) { ScaleC(m, n, beta, c, ldc); return; }
-        Serial(false, transB, m, n, k, Balance(k, KC, 1), 1f, null, 0, b, ldb, beta, c, ldc, packedA);
+        Serial(false, transB, m, n, k, Balance(k, KC, 1), 1f, null, 0, b, ldb, beta, c, ldc, packedA, streamedB: true);
     }
 
     /// <summary>
@@ -284,7 +290,7 @@ internal static unsafe class Sgemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Serial(bool transA, bool transB, int m, int n, int k, int kc, float alpha,
-        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc, float* packedA)
+        float* a, long lda, float* b, long ldb, float beta, float* c, long ldc, float* packedA, bool streamedB = false)
     {
         int NR = Sgemm.NR;   // read once, so the packing and the kernel of this call always agree
         CpuIsa isa = s_isa;
@@ -296,7 +302,7 @@ internal static unsafe class Sgemm
         float* tile = stackalloc float[MR * MaxNR];
         float* scale = stackalloc float[4];   // [alpha, beta of this k-block, 1, 0] for the kernels
         scale[0] = alpha; scale[2] = 1f; scale[3] = 0f;
-        bool groupedB = !transB && m <= GroupedBMaxRows && isa != CpuIsa.Scalar;
+        bool groupedB = !transB && !streamedB && m <= GroupedBMaxRows && isa != CpuIsa.Scalar;
 
         for (int jc = 0; jc < n; jc += ncMax)
         {
