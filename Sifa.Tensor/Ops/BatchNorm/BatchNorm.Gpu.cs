@@ -37,40 +37,33 @@ public sealed partial class GpuBackend
     public Tensor BatchNormEvalForward(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps, bool relu = false)
     {
         var (n, c, s) = BatchNormChecks.EvalForward(x, weight, bias, mean, variance);
-        var a = new BatchNormArgs { N = n, C = c, S = s };
-        x = x.Contiguous();
-        Tensor? w = weight?.Contiguous(), b = bias?.Contiguous();
-        Tensor m = mean.Contiguous(), v = variance.Contiguous();
-        a.Eps = eps; a.Relu = relu ? 1 : 0;
-        a.HasWeight = w != null ? 1 : 0; a.HasBias = b != null ? 1 : 0;
-        var y = Empty(x.Shape);
-        if (x.Numel == 0) return y;
-        var scaleShift = Empty(2 * c);
-        var xv = View(x);
-        Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormArgs>(
-            BatchNormGpuKernels.EvalCoefficients)(Stream, c, ViewOr(w, xv), ViewOr(b, xv), View(m), View(v), View(scaleShift), a);
-        Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormArgs>(BatchNormGpuKernels.Apply)(
-            Stream, x.Numel, xv, View(y), View(scaleShift), a);
-        Release(scaleShift);
-        return y;
+        return ApplyPerChannel(x, weight, bias, mean, variance, new BatchNormArgs { N = n, C = c, S = s, Eps = eps }, relu,
+            BatchNormGpuKernels.EvalCoefficients);
     }
 
     /// <inheritdoc/>
     public Tensor BatchNormApply(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd, bool relu = false)
     {
         var (n, c, s) = BatchNormChecks.Apply(x, weight, bias, mean, invStd);
-        var a = new BatchNormArgs { N = n, C = c, S = s };
+        return ApplyPerChannel(x, weight, bias, mean, invStd, new BatchNormArgs { N = n, C = c, S = s }, relu,
+            BatchNormGpuKernels.SavedCoefficients);
+    }
+
+    // y = x·scale + shift per channel (then the ReLU), the scale and shift written by a per-channel kernel from the mean
+    // and a second statistic (the variance in eval mode, σ⁻¹ for a training forward's saved statistics).
+    private Tensor ApplyPerChannel(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor statistic, BatchNormArgs a, bool relu,
+        Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormArgs> coefficients)
+    {
         x = x.Contiguous();
         Tensor? w = weight?.Contiguous(), b = bias?.Contiguous();
-        Tensor m = mean.Contiguous(), inv = invStd.Contiguous();
+        Tensor m = mean.Contiguous(), st = statistic.Contiguous();
         a.Relu = relu ? 1 : 0;
         a.HasWeight = w != null ? 1 : 0; a.HasBias = b != null ? 1 : 0;
         var y = Empty(x.Shape);
         if (x.Numel == 0) return y;
-        var scaleShift = Empty(2 * c);
+        var scaleShift = Empty(2 * a.C);
         var xv = View(x);
-        Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormArgs>(
-            BatchNormGpuKernels.SavedCoefficients)(Stream, c, ViewOr(w, xv), ViewOr(b, xv), View(m), View(inv), View(scaleShift), a);
+        Kernel(coefficients)(Stream, a.C, ViewOr(w, xv), ViewOr(b, xv), View(m), View(st), View(scaleShift), a);
         Kernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, BatchNormArgs>(BatchNormGpuKernels.Apply)(
             Stream, x.Numel, xv, View(y), View(scaleShift), a);
         Release(scaleShift);

@@ -86,26 +86,18 @@ internal static class BatchNormChecks
         Forward(x, weight, bias, mean, variance);
 
     /// <summary>Checks an apply with saved statistics; returns N, C and S.</summary>
-    public static (int N, int C, int S) Apply(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd)
-    {
-        const string op = "batch_norm apply";
-        var (n, c, s) = Dims(x, op);
-        Param(weight, c, "weight", op);
-        Param(bias, c, "bias", op);
-        Param(mean, c, "mean", op);
-        Param(invStd, c, "invstd", op);
-        return (n, c, s);
-    }
+    public static (int N, int C, int S) Apply(Tensor x, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd) =>
+        Forward(x, weight, bias, mean, invStd, "batch_norm apply", "mean", "invstd");
 
-    // The rules both forwards share: x is (N, C, ...) and every given per-channel vector is (C).
-    private static (int N, int C, int S) Forward(Tensor x, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? variance)
+    // The rules every forward shares: x is (N, C, ...) and every given per-channel vector is (C).
+    private static (int N, int C, int S) Forward(Tensor x, Tensor? weight, Tensor? bias, Tensor? mean, Tensor? second,
+        string op = "batch_norm", string meanName = "running_mean", string secondName = "running_var")
     {
-        const string op = "batch_norm";
         var (n, c, s) = Dims(x, op);
         Param(weight, c, "weight", op);
         Param(bias, c, "bias", op);
-        Param(mean, c, "running_mean", op);
-        Param(variance, c, "running_var", op);
+        Param(mean, c, meanName, op);
+        Param(second, c, secondName, op);
         return (n, c, s);
     }
 
