@@ -99,6 +99,23 @@ public sealed class BatchNormReluConvTests
     }
 
     [Fact]
+    public void OnlyTheConvolutionWeightNeedsAGradient()
+    {
+        var geometry = Conv2dGeometry.Square(1, 1, 1, 1);
+        float[] Run(bool fused)
+        {
+            var x = new Variable(Rand(41, [2, 3, 5, 5]));
+            var w = new Variable(Rand(42, [4, 3, 3, 3]), requiresGrad: true);
+            var y = fused
+                ? Ops.BatchNormReluConv2d(x, null, null, Tensor.Zeros(3), Tensor.Ones(3), true, 0.1f, 1e-5f, w, null, geometry)
+                : Ops.Conv2d(Ops.BatchNormRelu2d(x, null, null, Tensor.Zeros(3), Tensor.Ones(3), true), w, null, geometry);
+            y.Backward(Rand(43, y.Shape));
+            return w.Grad!.ToArray();
+        }
+        Assert.Equal(Run(false), Run(true));
+    }
+
+    [Fact]
     public void EvalModeIsTheTwoOpsInTurn()
     {
         var x = new Variable(Rand(21, [2, 3, 5, 5]), requiresGrad: true);
