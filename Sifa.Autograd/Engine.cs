@@ -70,7 +70,7 @@ public static class Engine
                 if (!grads.TryGetValue(input, out var prev)) { grads[input] = gi; pool.Hold(gi); }
                 else if ((accumulators.Contains(prev.Storage) || pool.OnlyHeldHere(prev, owned)) && prev.IsContiguous && prev.Offset == 0)
                 {
-                    prev.Backend.Zip(prev, gi, new Sifa.Tensors.Elementwise.AddOp(), prev); // a sum this loop allocated: nobody else sees it
+                    prev.Backend.Zip(prev, gi, new Sifa.Tensors.Elementwise.AddOp(), prev); // nobody else sees prev: add in place
                     pool.Consumed(gi);
                 }
                 else

@@ -79,7 +79,10 @@ public sealed class Conv2d : Module, IForward
     /// <summary>Convolves <c>(N, in, H, W)</c> into <c>(N, out, H', W')</c>.</summary>
     /// <param name="x">The input.</param>
     /// <returns>The output.</returns>
-    public Variable Forward(Variable x) => Ops.Conv2d(x, Weight, Bias, Stride, Padding, Dilation, Groups);
+    public Variable Forward(Variable x) => Ops.Conv2d(x, Weight, Bias, Geometry);
+
+    /// <summary>Stride, padding, dilation and groups as the convolution ops take them.</summary>
+    public Conv2dGeometry Geometry => Conv2dGeometry.Square(Stride, Padding, Dilation, Groups);
 }
 
 /// <summary>
@@ -155,7 +158,7 @@ public sealed class BatchNorm2d : Module, IForward
     public Variable ForwardReluConv(Variable x, Conv2d next) => StatisticsReducer != null && IsTraining
         ? next.Forward(ForwardRelu(x))
         : Counted(Ops.BatchNormReluConv2d(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps,
-            next.Weight, next.Bias, Conv2dGeometry.Square(next.Stride, next.Padding, next.Dilation, next.Groups)));
+            next.Weight, next.Bias, next.Geometry));
 
     // A training forward counts one more batch in num_batches_tracked.
     private Variable Counted(Variable y)

@@ -100,7 +100,7 @@ public static partial class Ops
         var backend = xv.Backend;
         var (r, mean, invStd) = backend.BatchNormTrainForward(xv, gv, bv, runningMean, runningVar, momentum, eps, relu: true);
         var y = backend.Conv2dForward(r, wv, bias?.Data, geometry);
-        FlopCounter.Add((long)y.Numel * (wv.Numel / wv.Shape[0]));
+        CountConvFlops(y, wv);
         TensorScope.Release(r); // nothing else holds it: its buffer serves the next layer
         var inputs = new List<Variable>(Inputs(x, bnWeight, bnBias)) { weight };
         if (bias != null) inputs.Add(bias);

@@ -31,7 +31,7 @@ public static partial class Ops
         Tensor xv = x.Data, wv = weight.Data;
         var backend = xv.Backend;
         var y = backend.Conv2dForward(xv, wv, bias?.Data, geometry); // checks the shapes (Conv2dGeometry.Validate)
-        FlopCounter.Add((long)y.Numel * (wv.Numel / wv.Shape[0])); // each output: Cin/groups·kh·kw multiply-adds
+        CountConvFlops(y, wv);
         var inputs = bias == null ? new[] { x, weight } : new[] { x, weight, bias };
         return Variable.FromOp(y, "conv2d", inputs, g =>
         {
@@ -39,4 +39,7 @@ public static partial class Ops
             return new[] { dx, dw, db };
         });
     }
+
+    // Each output of a convolution costs Cin/groups·kh·kw multiply-adds.
+    private static void CountConvFlops(Tensor y, Tensor weight) => FlopCounter.Add((long)y.Numel * (weight.Numel / weight.Shape[0]));
 }

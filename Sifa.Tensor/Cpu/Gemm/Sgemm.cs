@@ -7,13 +7,13 @@ namespace Sifa.Tensors.Cpu;
 /// <summary>
 /// Single-precision matrix product on row-major matrices: a GotoBLAS/BLIS-style packed SGEMM.
 /// op(A) is packed in MC×KC blocks of 6-row panels (kept in L2), op(B) in KC×NR panels packed just in time
-/// (kept for the later row blocks; for short products 256 columns at a time, see <see cref="GroupedBMaxRows"/>), and a 6×NR register-blocked micro-kernel sweeps them: 6×32 on AVX-512 (zmm),
-/// 6×16 on AVX2/FMA, 6×16 scalar as the reference; the path is chosen at start-up (<see cref="CpuFeatures.Best"/>)
-/// and the blocks are sized from the machine's L1d/L2 (<see cref="DefaultBlocks"/>); transposed
-/// operands are handled while packing, so all four cases run the same kernel. On several cores
-/// (<see cref="GemmWorkers"/>) the columns of C are handed out dynamically with op(A) packed once and shared,
-/// or, for a very large A (or a much smaller B), C is cut into row or column stripes. A single row or column
-/// of C takes the unpacked <see cref="Gemv"/> path.
+/// (kept for the later row blocks; for short products 256 columns at a time, see <see cref="GroupedBMaxRows"/>), and a
+/// 6×NR register-blocked micro-kernel sweeps them: 6×32 on AVX-512 (zmm), 6×16 on AVX2/FMA, 6×16 scalar as the
+/// reference; the path is chosen at start-up (<see cref="CpuFeatures.Best"/>) and the blocks are sized from the
+/// machine's L1d/L2 (<see cref="DefaultBlocks"/>); transposed operands are handled while packing, so all four cases run
+/// the same kernel. On several cores (<see cref="GemmWorkers"/>) the columns of C are handed out dynamically with op(A)
+/// packed once and shared, or, for an op(A) beyond half of L2 (<see cref="SharedAMaxFloats"/>) or a much smaller B, C is
+/// cut into row or column stripes. A single row or column of C takes the unpacked <see cref="Gemv"/> path.
 /// </summary>
 internal static unsafe class Sgemm
 {

@@ -44,12 +44,15 @@ internal static class BatchNormKernels
     private static (float[]? a, int off, int st) ParamVec(Tensor? t) =>
         t == null ? (null, 0, 0) : (CpuBackend.Data(t), t.Offset, t.Strides[0]);
 
+    // Channel ch of an optional per-channel vector, or the value standing in for it (1 for a scale, 0 for a shift).
+    private static double At((float[]? a, int off, int st) v, int ch, double missing) => v.a == null ? missing : v.a[v.off + ch * v.st];
+
     public static (Tensor Output, Tensor Mean, Tensor InvStd) TrainForward(Tensor x, int n, int c, int s, Tensor? weight, Tensor? bias,
         Tensor? runningMean, Tensor? runningVar, float momentum, float eps, bool relu)
     {
         x = x.Contiguous();
-        var (wa, wo, ws) = ParamVec(weight);
-        var (ba, bo, bs) = ParamVec(bias);
+        var wv = ParamVec(weight);
+        var bv = ParamVec(bias);
         var (rma, rmo, rms) = ParamVec(runningMean);
         var (rva, rvo, rvs) = ParamVec(runningVar);
         long m = (long)n * s;
@@ -71,10 +74,8 @@ internal static class BatchNormKernels
             double istd = BatchNormMath.InvStd(var, eps);
             md[ch] = muf;
             id[ch] = (float)istd;
-            double w = wa == null ? 1.0 : wa[wo + ch * ws];
-            double b = ba == null ? 0.0 : ba[bo + ch * bs];
             // Folded from the saved (float) statistics, so that BatchNormApply reproduces this output bit for bit.
-            var (scale, shift) = BatchNormMath.FoldAffine(w, b, md[ch], id[ch]);
+            var (scale, shift) = BatchNormMath.FoldAffine(At(wv, ch, 1), At(bv, ch, 0), md[ch], id[ch]);
             for (int i = 0; i < n; i++)
             {
                 int at = (i * c + ch) * s;
@@ -90,14 +91,14 @@ internal static class BatchNormKernels
 
     public static Tensor EvalForward(Tensor x, int n, int c, int s, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps, bool relu)
     {
-        var (va, vo, vs) = ParamVec(variance);
-        return ApplyFolded(x, n, c, s, weight, bias, mean, ch => BatchNormMath.InvStd(va![vo + ch * vs], eps), relu);
+        var vv = ParamVec(variance);
+        return ApplyFolded(x, n, c, s, weight, bias, mean, ch => BatchNormMath.InvStd(At(vv, ch, 1), eps), relu);
     }
 
     public static Tensor Apply(Tensor x, int n, int c, int s, Tensor? weight, Tensor? bias, Tensor mean, Tensor invStd, bool relu)
     {
-        var (ia, io, ist) = ParamVec(invStd);
-        return ApplyFolded(x, n, c, s, weight, bias, mean, ch => ia![io + ch * ist], relu);
+        var iv = ParamVec(invStd);
+        return ApplyFolded(x, n, c, s, weight, bias, mean, ch => At(iv, ch, 1), relu);
     }
 
     // y = x·scale + shift per (image, channel) plane, the scale and shift folded from the mean and σ⁻¹ of each channel.
@@ -105,18 +106,14 @@ internal static class BatchNormKernels
         Func<int, double> invStdOf, bool relu)
     {
         x = x.Contiguous();
-        var (wa, wo, ws) = ParamVec(weight);
-        var (ba, bo, bs) = ParamVec(bias);
-        var (ma, mo, ms) = ParamVec(mean);
+        var (wv, bv, mv) = (ParamVec(weight), ParamVec(bias), ParamVec(mean));
         var y = Tensor.Empty(x.Shape);
         float[] xd = CpuBackend.Data(x), yd = CpuBackend.Data(y);
         var scale = new float[c];
         var shift = new float[c];
         for (int ch = 0; ch < c; ch++)
         {
-            double w = wa == null ? 1.0 : wa[wo + ch * ws];
-            double b = ba == null ? 0.0 : ba[bo + ch * bs];
-            (scale[ch], shift[ch]) = BatchNormMath.FoldAffine(w, b, ma![mo + ch * ms], invStdOf(ch));
+            (scale[ch], shift[ch]) = BatchNormMath.FoldAffine(At(wv, ch, 1), At(bv, ch, 0), At(mv, ch, 0), invStdOf(ch));
         }
         int xo = x.Offset;
         CpuParallel.For(n * c, r =>
@@ -133,7 +130,7 @@ internal static class BatchNormKernels
         Tensor mean, Tensor invStd, bool batchStats, bool needInput, bool needWeight, bool needBias, Tensor? reluOutput)
     {
         x = x.Contiguous(); dy = dy.Contiguous();
-        var (wa, wo, ws) = ParamVec(weight);
+        var wv = ParamVec(weight);
         var (ma, mo, ms) = ParamVec(mean);
         var (ia, io, ist) = ParamVec(invStd);
         var dx = needInput ? Tensor.Empty(x.Shape) : null;
@@ -164,7 +161,7 @@ internal static class BatchNormKernels
             float[] g = gmd ?? gd;
             int gOff = gmd != null ? 0 : go;
             float mu = ma![mo + ch * ms], istd = ia![io + ch * ist];
-            double w = wa == null ? 1.0 : wa[wo + ch * ws];
+            double w = At(wv, ch, 1);
             double sdy = 0, sdyx = 0;
             if (needWeight || needBias || batchStats)
                 for (int i = 0; i < n; i++)

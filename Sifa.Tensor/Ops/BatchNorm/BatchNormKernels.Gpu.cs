@@ -63,9 +63,7 @@ internal static class BatchNormGpuKernels
         mean[ch] = (float)mu;
         invStd[ch] = (float)istd;
         // Folded from the saved (float) statistics, so that SavedCoefficients + Apply reproduce this output bit for bit.
-        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0, mean[ch], invStd[ch]);
-        scaleShift[ch] = scale;
-        scaleShift[a.C + ch] = shift;
+        Fold(ch, weight, bias, mean[ch], invStd[ch], scaleShift, a);
         if (a.HasRunningMean != 0) runningMean[ch] = BatchNormMath.RunningAverage(runningMean[ch], a.Momentum, mu);
         if (a.HasRunningVar != 0) runningVar[ch] = BatchNormMath.RunningAverage(runningVar[ch], a.Momentum, BatchNormMath.Unbiased(var, m));
     }
@@ -74,18 +72,21 @@ internal static class BatchNormGpuKernels
     public static void EvalCoefficients(Index1D ch, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> mean, ArrayView<float> variance, ArrayView<float> scaleShift, BatchNormArgs a)
     {
-        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0,
-            mean[ch], BatchNormMath.InvStd(variance[ch], a.Eps));
-        scaleShift[ch] = scale;
-        scaleShift[a.C + ch] = shift;
+        Fold(ch, weight, bias, mean[ch], BatchNormMath.InvStd(variance[ch], a.Eps), scaleShift, a);
     }
 
     /// <summary>Per channel, from a training forward's saved statistics: scale = w·σ⁻¹, shift = b − mean·scale.</summary>
     public static void SavedCoefficients(Index1D ch, ArrayView<float> weight, ArrayView<float> bias,
         ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> scaleShift, BatchNormArgs a)
     {
-        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0,
-            mean[ch], invStd[ch]);
+        Fold(ch, weight, bias, mean[ch], invStd[ch], scaleShift, a);
+    }
+
+    // Channel ch's scale and shift (BatchNormMath.FoldAffine with the optional affine parameters) into scaleShift.
+    private static void Fold(int ch, ArrayView<float> weight, ArrayView<float> bias, double mean, double invStd,
+        ArrayView<float> scaleShift, BatchNormArgs a)
+    {
+        var (scale, shift) = BatchNormMath.FoldAffine(a.HasWeight != 0 ? weight[ch] : 1.0, a.HasBias != 0 ? bias[ch] : 0.0, mean, invStd);
         scaleShift[ch] = scale;
         scaleShift[a.C + ch] = shift;
     }
